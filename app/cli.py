@@ -1,0 +1,45 @@
+"""The ``landrec`` console script.
+
+Each area registers its own sub-commands so this file stays a table of contents.
+Heavy imports (Qt, shapely, psycopg) happen inside the command functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from app.errors import UserFacingError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.demo import cli as demo_cli
+    from app.store import cli as store_cli
+    from app.ui import cli as ui_cli
+
+    parser = argparse.ArgumentParser(
+        prog="landrec",
+        description="LandRec — phần mềm hồ sơ địa chính / land-records desktop client",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    store_cli.register(sub)  # store init|start|stop|status|dsn|reset, db migrate
+    demo_cli.register(sub)  # demo-data
+    ui_cli.register(sub)  # demo, run
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except UserFacingError as exc:  # one clear message, no traceback
+        print(f"landrec: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
