@@ -16,6 +16,7 @@ from app.errors import UserFacingError
 def build_parser() -> argparse.ArgumentParser:
     from app.demo import cli as demo_cli
     from app.store import cli as store_cli
+    from app.store import db_cli
     from app.ui import cli as ui_cli
 
     parser = argparse.ArgumentParser(
@@ -23,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="LandRec — phần mềm hồ sơ địa chính / land-records desktop client",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    store_cli.register(sub)  # store init|start|stop|status|dsn|reset, db migrate
+    store_cli.register(sub)  # store init|start|stop|status|dsn|reset
+    db_cli.register(sub)  # db migrate
     demo_cli.register(sub)  # demo-data
     ui_cli.register(sub)  # demo, run
     return parser
