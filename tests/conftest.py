@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
+import psycopg.conninfo
 import pytest
 
 # Qt must never look for a display in tests (set before anything imports PySide6).
@@ -67,3 +71,37 @@ def store_factory() -> Iterator[Callable[[], LocalStore]]:
             store.destroy()
         finally:
             shutil.rmtree(parent, ignore_errors=True)
+
+
+# --- databases inside the session store ---------------------------------------------------
+def _dsn_for(dsn: str, database: str) -> str:
+    return psycopg.conninfo.make_conninfo(dsn, dbname=database)
+
+
+@contextlib.contextmanager
+def _scratch_database(owner_dsn: str, prefix: str) -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _dsn_for(owner_dsn, name)
+    finally:
+        with psycopg.connect(owner_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_db(owner_dsn: str) -> Iterator[str]:
+    """An empty database (no PostGIS, no schema) of its own, dropped after the test."""
+    with _scratch_database(owner_dsn, "fresh") as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def migrated_db(owner_dsn: str) -> Iterator[str]:
+    """A database migrated to the newest schema, shared by the session. Leave it clean."""
+    from app.store.migrate import migrate
+
+    with _scratch_database(owner_dsn, "migrated") as dsn:
+        migrate(dsn)
+        yield dsn

@@ -16,6 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from app.config import DB_DIR, deployment_srid
 from app.errors import UserFacingError
@@ -84,8 +85,9 @@ def migrate(dsn: str, srid: int | None = None) -> MigrationResult:
             after = MigrationContext.configure(
                 conn, opts={"version_table_schema": "sys"}
             ).get_current_revision()
-    except psycopg.OperationalError as exc:
-        raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
+    except (psycopg.OperationalError, SAOperationalError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise UserFacingError(f"cannot connect to the database: {cause}".strip()) from exc
     except ValueError as exc:
         raise UserFacingError(str(exc)) from exc
     return MigrationResult(before=before, after=after or "", srid=chosen)

@@ -7,6 +7,8 @@ PostGIS' own 5897–5899 rows use (many public snippets have the rotation signs 
 Revision ID: 0001
 """
 
+import warnings
+
 from alembic import op
 from pyproj import CRS
 from sqlalchemy import text
@@ -25,7 +27,10 @@ TOWGS84 = (
 
 
 def proj4_with_datum_shift(crs: CRS) -> str:
-    parts = [p for p in crs.to_proj4().split() if p not in ("+type=crs", "+no_defs")]
+    with warnings.catch_warnings():  # "you will likely lose information": we add it back
+        warnings.simplefilter("ignore", UserWarning)
+        proj4 = crs.to_proj4()
+    parts = [p for p in proj4.split() if p not in ("+type=crs", "+no_defs")]
     return " ".join([*parts, TOWGS84, "+no_defs"])
 
 
