@@ -1,0 +1,337 @@
+"""The main window: menus from the subsystem plugins, the map area, connection state.
+
+Nothing here talks to the store on the UI thread: the summary and the periodic
+connection check run on the window's :class:`~app.ui.tasks.TaskRunner`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
+
+from app.plugin import (
+    NEEDS_STORE,
+    NOT_IMPLEMENTED_TIP,
+    NOT_IMPLEMENTED_TIP_EN,
+    Action,
+    EnableState,
+    PluginRegistry,
+    resolve,
+)
+from app.store.summary import StoreSummary, StoreUnavailable, fetch_summary, ping
+from app.ui.about import AboutDialog
+from app.ui.context import UiContext
+from app.ui.i18n import translate
+from app.ui.summary_panel import SummaryPanel
+from app.ui.tasks import TaskRunner
+
+#: How often the connection is re-checked (ms).
+RECHECK_MS = 15_000
+
+_DOCK_AREAS = {
+    "left": Qt.DockWidgetArea.LeftDockWidgetArea,
+    "right": Qt.DockWidgetArea.RightDockWidgetArea,
+    "top": Qt.DockWidgetArea.TopDockWidgetArea,
+    "bottom": Qt.DockWidgetArea.BottomDockWidgetArea,
+}
+
+_OK_STYLE = "color: #1b7f3b; padding: 0 6px;"
+_LOST_STYLE = "color: #ffffff; background: #c62828; font-weight: bold; padding: 0 6px;"
+_WAIT_STYLE = "color: #5d7384; padding: 0 6px;"
+
+
+class MainWindow(QMainWindow):
+    #: Emitted on the UI thread after each successful summary read.
+    summary_loaded = Signal(object)
+    #: Emitted when reading the summary failed (message).
+    summary_failed = Signal(str)
+    #: Emitted when the connection state flips (True: connected).
+    connection_changed = Signal(bool)
+
+    def __init__(
+        self,
+        dsn: str,
+        registry: PluginRegistry | None = None,
+        lang: str = "vi",
+        recheck_ms: int = RECHECK_MS,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.dsn = dsn
+        self.lang = lang
+        self.registry = (
+            registry if registry is not None else PluginRegistry().discover(strict=False)
+        )
+        self.runner = TaskRunner(self)
+        self.context = UiContext(dsn, lang, self.registry, self, self.runner)
+        self.summary: StoreSummary | None = None
+        self.summary_error: str | None = None
+        self.connected: bool | None = None  # None: not known yet
+        self.auth_refused = False
+        self.plugin_actions: dict[str, QAction] = {}
+        self.menus: dict[str, QMenu] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        self.plugin_errors: list[str] = [msg for _, msg in self.registry.errors]
+        self._summary_busy = False
+        self._ping_busy = False
+
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(translate("MainWindow", "LandRec — Land information system"))
+        self.resize(1280, 800)
+        self.panel = SummaryPanel(lang)
+        self.setCentralWidget(self.panel)
+        self._build_status_bar()
+        self._build_menus()
+        self._build_docks()
+        self._apply_enable_state()
+        for message in self.plugin_errors:
+            print(f"landrec: plugin not loaded: {message}", file=sys.stderr)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(recheck_ms)
+        self.timer.timeout.connect(self.check_connection)
+        self.timer.start()
+        self.refresh()
+
+    # -- building -----------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.connection_label = QLabel(translate("MainWindow", "Connecting…"))
+        self.connection_label.setObjectName("connectionState")
+        self.connection_label.setStyleSheet(_WAIT_STYLE)
+        self.user_label = QLabel("")
+        self.user_label.setObjectName("signedInUser")
+        bar.addWidget(self.connection_label)
+        bar.addPermanentWidget(self.user_label)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = self._new_menu(bar.addMenu(translate("MainWindow", "&File")), "file")
+        refresh = QAction(translate("MainWindow", "&Refresh"), self)
+        refresh.setObjectName("app.refresh")
+        refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        refresh.setStatusTip(translate("MainWindow", "Read the store summary again"))
+        refresh.triggered.connect(self.refresh)
+        file_menu.addAction(refresh)
+        self._fill("file", file_menu)
+        file_menu.addSeparator()
+        quit_action = QAction(translate("MainWindow", "&Quit"), self)
+        quit_action.setObjectName("app.quit")
+        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        for menu in self.registry.menus():
+            if menu.parent is None:
+                self._fill(menu.id, self._new_menu(bar.addMenu(menu.title.get(self.lang)), menu.id))
+
+        if self.registry.docks():
+            self.view_menu = self._new_menu(bar.addMenu(translate("MainWindow", "&View")), "view")
+
+        help_menu = self._new_menu(bar.addMenu(translate("MainWindow", "&Help")), "help")
+        self._fill("help", help_menu)
+        about = QAction(translate("MainWindow", "About"), self)
+        about.setObjectName("app.about")
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def _new_menu(self, menu: QMenu, menu_id: str) -> QMenu:
+        menu.setObjectName(f"menu:{menu_id}")
+        menu.setToolTipsVisible(True)
+        self.menus[menu_id] = menu
+        return menu
+
+    def _fill(self, menu_id: str, qmenu: QMenu) -> None:
+        """Add the declared actions and sub-menus of ``menu_id``, by their ``order``."""
+        items: list[tuple[int, int, object]] = [
+            (a.order, 0, a) for a in self.registry.actions(menu_id)
+        ]
+        items += [(m.order, 1, m) for m in self.registry.menus() if m.parent == menu_id]
+        for _, kind, item in sorted(items, key=lambda t: (t[0], t[1])):
+            if kind == 1:
+                sub = self._new_menu(qmenu.addMenu(item.title.get(self.lang)), item.id)
+                self._fill(item.id, sub)
+                continue
+            decl: Action = item
+            if decl.separator_before:
+                qmenu.addSeparator()
+            qa = QAction(decl.text.get(self.lang), self)
+            qa.setObjectName(decl.id)
+            if decl.shortcut:
+                qa.setShortcut(QKeySequence(decl.shortcut))
+            if decl.implemented:
+                qa.triggered.connect(lambda _=False, d=decl: self.run_action(d))
+            qmenu.addAction(qa)
+            self.plugin_actions[decl.id] = qa
+
+    def _build_docks(self) -> None:
+        for decl in self.registry.docks():
+            try:
+                widget = resolve(decl.factory)(self.context)
+            except Exception as exc:  # a broken plugin must not stop the client
+                self.plugin_errors.append(f"dock {decl.id}: {exc}")
+                traceback.print_exc()
+                continue
+            dock = QDockWidget(decl.title.get(self.lang), self)
+            dock.setObjectName(decl.id)
+            dock.setWidget(widget)
+            self.addDockWidget(_DOCK_AREAS[decl.area], dock)
+            dock.setVisible(decl.visible)
+            self.view_menu.addAction(dock.toggleViewAction())
+            self.docks[decl.id] = dock
+
+    # -- enabled state ------------------------------------------------------------------
+    def enable_state(self) -> EnableState:
+        # Rights come from the store in a later issue; until then the database alone
+        # decides (rights=None), and the client only greys out what needs a connection.
+        return EnableState(connected=bool(self.connected), rights=None)
+
+    def _apply_enable_state(self) -> None:
+        state = self.enable_state()
+        not_yet = NOT_IMPLEMENTED_TIP_EN if self.lang == "en" else NOT_IMPLEMENTED_TIP
+        for decl in self.registry.actions():
+            qa = self.plugin_actions.get(decl.id)
+            if qa is None:
+                continue
+            if not decl.implemented:
+                qa.setEnabled(False)
+                qa.setToolTip(not_yet)
+                qa.setStatusTip(not_yet)
+                continue
+            enabled = state.allows(decl.when)
+            qa.setEnabled(enabled)
+            if enabled:
+                tip = decl.tooltip.get(self.lang) if decl.tooltip else decl.text.get(self.lang)
+            elif NEEDS_STORE in decl.when and not state.connected:
+                tip = translate("MainWindow", "Needs a connection to the store")
+            else:
+                tip = translate("MainWindow", "Your account does not have this right")
+            qa.setToolTip(tip)
+            qa.setStatusTip(tip)
+        for decl in self.registry.docks():
+            dock = self.docks.get(decl.id)
+            if dock is not None and dock.widget() is not None:
+                dock.widget().setEnabled(state.allows(decl.when))
+
+    # -- actions ------------------------------------------------------------------------
+    def run_action(self, decl: Action) -> None:
+        try:
+            resolve(decl.handler)(self.context)
+        except Exception as exc:
+            traceback.print_exc()
+            QMessageBox.critical(
+                self,
+                decl.text.get(self.lang),
+                translate("MainWindow", "This command failed: {error}").format(error=exc),
+            )
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self.summary, self.summary_error, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def menu_titles(self) -> list[str]:
+        """Top-level menu titles as shown (mnemonic '&' removed)."""
+        return [a.text().replace("&", "") for a in self.menuBar().actions()]
+
+    # -- store summary and connection state ---------------------------------------------
+    def refresh(self) -> None:
+        """Read the store summary in the background (F5)."""
+        if self._summary_busy:
+            return
+        self._summary_busy = True
+        dsn = self.dsn
+        self.runner.submit(lambda: fetch_summary(dsn), self._summary_done, self._summary_error)
+
+    def _summary_done(self, summary: StoreSummary) -> None:
+        self._summary_busy = False
+        self.summary = summary
+        self.summary_error = None
+        self.auth_refused = False
+        self.panel.show_summary(summary)
+        self.user_label.setText(translate("MainWindow", "User: {user}").format(user=summary.user))
+        self._set_connected(True, summary.address)
+        self.summary_loaded.emit(summary)
+
+    def _summary_error(self, exc: BaseException) -> None:
+        self._summary_busy = False
+        message = str(exc) or type(exc).__name__
+        self.summary_error = message
+        self.panel.show_error(message)
+        self._set_connected(False, message)
+        self._stop_if_refused(exc)
+        self.summary_failed.emit(message)
+
+    def check_connection(self) -> None:
+        """Periodic check: a cheap ``SELECT 1``; a full summary after a reconnect."""
+        if self._ping_busy or self._summary_busy or self.auth_refused:
+            return
+        self._ping_busy = True
+        dsn = self.dsn
+        self.runner.submit(lambda: ping(dsn), self._ping_done, self._ping_error)
+
+    def _ping_done(self, address: str) -> None:
+        self._ping_busy = False
+        if self.connected is not True or self.summary is None:
+            self.refresh()  # came back: read counts and versions again
+        else:
+            self._set_connected(True, address)
+
+    def _ping_error(self, exc: BaseException) -> None:
+        self._ping_busy = False
+        self._set_connected(False, str(exc))
+        self._stop_if_refused(exc)
+
+    def _stop_if_refused(self, exc: BaseException) -> None:
+        # Re-trying a refused login every few seconds would lock the account after five
+        # failures (DESIGN P5): stop the timer, let the person fix it and press F5.
+        if isinstance(exc, StoreUnavailable) and exc.auth_failed:
+            self.auth_refused = True
+            self.timer.stop()
+            self.statusBar().showMessage(
+                translate(
+                    "MainWindow",
+                    "Login refused: automatic re-connection stopped so that the account "
+                    "is not locked. Check the account, then press F5.",
+                )
+            )
+
+    def _set_connected(self, connected: bool, detail: str) -> None:
+        changed = connected != self.connected
+        self.connected = connected
+        if connected:
+            self.connection_label.setText(
+                translate("MainWindow", "Connected: {address}").format(address=detail)
+            )
+            self.connection_label.setStyleSheet(_OK_STYLE)
+            self.connection_label.setToolTip(self.dsn_for_display())
+            if not self.auth_refused and not self.timer.isActive():
+                self.timer.start()
+        else:
+            self.connection_label.setText(translate("MainWindow", "Disconnected"))
+            self.connection_label.setStyleSheet(_LOST_STYLE)
+            self.connection_label.setToolTip(detail)
+        if changed:
+            self._apply_enable_state()
+            self.connection_changed.emit(connected)
+
+    def dsn_for_display(self) -> str:
+        """The DSN without its password (for tooltips and logs)."""
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        try:
+            params = conninfo_to_dict(self.dsn)
+        except Exception:
+            return ""
+        params.pop("password", None)
+        return make_conninfo(**params)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.timer.stop()
+        self.runner.shutdown(wait_ms=10_000)
+        super().closeEvent(event)
