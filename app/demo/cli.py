@@ -23,9 +23,7 @@ def register(subparsers) -> None:
     mode.add_argument(
         "--if-empty", action="store_true", help="do nothing if the store already holds parcels"
     )
-    mode.add_argument(
-        "--replace", action="store_true", help="delete all records first, then load"
-    )
+    mode.add_argument("--replace", action="store_true", help="delete all records first, then load")
     p.set_defaults(func=run)
 
 

@@ -62,10 +62,9 @@ def copy_rows(
 
 
 def check_migrated(conn: psycopg.Connection) -> None:
-    version = conn.execute(
-        "SELECT CASE WHEN to_regclass('sys.alembic_version') IS NULL THEN NULL "
-        "ELSE (SELECT version_num FROM sys.alembic_version) END"
-    ).fetchone()[0]
+    version = None
+    if conn.execute("SELECT to_regclass('sys.alembic_version')").fetchone()[0]:
+        version = conn.execute("SELECT version_num FROM sys.alembic_version").fetchone()[0]
     if version != head_revision():
         raise UserFacingError(
             f"the database schema is at {version or 'nothing'}, not {head_revision()}; "
@@ -76,10 +75,14 @@ def check_migrated(conn: psycopg.Connection) -> None:
 def reset_identities(conn: psycopg.Connection) -> None:
     """Move every identity sequence of the demo tables past the ids we assigned."""
     for table in DATA_TABLES:
-        seq = conn.execute(
-            "SELECT pg_get_serial_sequence(%s, 'id')",
-            (table,),
-        ).fetchone()[0] if _has_id(conn, table) else None
+        seq = (
+            conn.execute(
+                "SELECT pg_get_serial_sequence(%s, 'id')",
+                (table,),
+            ).fetchone()[0]
+            if _has_id(conn, table)
+            else None
+        )
         if seq:
             conn.execute(
                 f"SELECT setval(%s, coalesce((SELECT max(id) FROM {table}), 0) + 1, false)",
@@ -107,7 +110,8 @@ def load_demo_province(
     progress: Progress = lambda _msg: None,
 ) -> LoadReport:
     report = LoadReport()
-    with psycopg.connect(dsn, connect_timeout=10) as conn:
+    # Autocommit outside the one explicit transaction, so ANALYZE can run after it.
+    with psycopg.connect(dsn, connect_timeout=10, autocommit=True) as conn:
         check_migrated(conn)
         existing = conn.execute("SELECT count(*) FROM cad.parcel").fetchone()[0]
         if existing and if_empty:
@@ -138,7 +142,6 @@ def load_demo_province(
             report.timings["copy"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         progress("analysing tables …")
-        conn.autocommit = True
         for table in DATA_TABLES:
             conn.execute(f"ANALYZE {table}")
         report.timings["analyse"] = time.perf_counter() - t2

@@ -10,6 +10,9 @@ the two need not agree to the last centimetre — both give a point inside the p
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import shapely
 from pyproj import Transformer
@@ -44,10 +47,26 @@ def geohash_encode(lon: np.ndarray, lat: np.ndarray, length: int = GEOHASH_LENGT
     return chars.view(f"S{length}").reshape(lon.shape).astype(f"U{length}")
 
 
-def interior_points(geoms: np.ndarray, tolerance: float = 0.01) -> np.ndarray:
-    """Centres of the maximum inscribed circles (polylabel) of projected polygons."""
-    circles = shapely.maximum_inscribed_circle(geoms, tolerance=tolerance)
-    return shapely.get_point(circles, 0)
+def interior_points(geoms: np.ndarray) -> np.ndarray:
+    """Centres of the maximum inscribed circles (polylabel) of projected polygons.
+
+    The tolerance is 1/1000 of the larger side of the bounding box, as PostGIS uses.
+    GEOS releases the GIL, so chunks run on all cores (~0.15 ms a parcel on one core).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    bounds = shapely.bounds(geoms)
+    tolerance = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) / 1000
+
+    def chunk(sl: slice) -> np.ndarray:
+        circles = shapely.maximum_inscribed_circle(geoms[sl], tolerance=tolerance[sl])
+        return shapely.get_point(circles, 0)
+
+    step = 20_000
+    slices = [slice(i, i + step) for i in range(0, len(geoms), step)]
+    if len(slices) <= 1:
+        return chunk(slice(None))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return np.concatenate(list(pool.map(chunk, slices)))
 
 
 def national_parcel_ids(geoms: np.ndarray, srid: int) -> np.ndarray:
