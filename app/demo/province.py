@@ -1030,24 +1030,23 @@ class Builder:
             reference_date=[date(2019, 12, 31), date(2024, 12, 31)],
             decision=["Quyết định số 1762/QĐ-BTNMT", "Quyết định số 2412/QĐ-UBND"],
         )
-        codes = np.unique(self.code)
+        codes, code_index = np.unique(self.code, return_inverse=True)
+        n_cells = len(self.world.cells)
+        # Hectares per (old commune, code) in one pass over the parcels.
+        area = np.zeros((n_cells, len(codes)))
+        np.add.at(area, (self.cell, code_index.ravel()), self.area / 10_000)
+        # Five years earlier: a little more farmland, a little less housing.
+        drift_of = {"ONT": 0.93, "ODT": 0.9, "CLN": 1.03, "HNK": 1.02}
+        drift = np.array([drift_of.get(c, 1.0) for c in codes])
+        earlier = area * drift * rng.uniform(0.98, 1.02, area.shape)
         rows = []
-        totals = {1: {}, 2: {}}
-        for cell in range(len(self.world.cells)):
-            in_cell = self.cell == cell
-            for code in codes:
-                ha = float(self.area[in_cell & (self.code == code)].sum()) / 10_000
-                if ha == 0:
-                    continue
-                # Five years earlier: a little more farmland, a little less housing.
-                drift = {"ONT": 0.93, "ODT": 0.9, "CLN": 1.03, "HNK": 1.02}.get(code, 1.0)
-                earlier = ha * drift * rng.uniform(0.98, 1.02)
-                for period, value in ((1, earlier), (2, ha)):
-                    rows.append((period, int(self.old_commune_id[cell]), code, round(value, 4)))
-                    totals[period][code] = totals[period].get(code, 0.0) + value
-        for period, by_code in totals.items():
-            for code, value in sorted(by_code.items()):
-                rows.append((period, self.province_id, code, round(value, 4)))
+        for period, values in ((1, earlier), (2, area)):
+            for cell, k in zip(*np.nonzero(area), strict=True):
+                unit = int(self.old_commune_id[cell])
+                rows.append((period, unit, str(codes[k]), round(float(values[cell, k]), 4)))
+            for k in range(len(codes)):
+                total = round(float(values[:, k].sum()), 4)
+                rows.append((period, self.province_id, str(codes[k]), total))
         cols = list(zip(*rows, strict=True))
         self.table(
             "inv.result", period_id=cols[0], unit_id=cols[1], land_use_code=cols[2], area_ha=cols[3]
@@ -1222,6 +1221,7 @@ class PartyBook:
         self.rows: list[tuple] = []  # id, kind, name, gender, birth_year, id_kind, id_number
         self.members: list[tuple[int, int, str]] = []
         self._ids: set[str] = set()
+        self._batch: list[tuple] = []
 
     def _add(self, kind, name, gender=None, birth=None, id_kind=None, id_number=None) -> int:
         pid = len(self.rows) + 1
@@ -1235,31 +1235,34 @@ class PartyBook:
                 self._ids.add(value)
                 return value
 
-    def citizen_id(self, female: bool, birth_year: int) -> str:
-        """CCCD: birth province (3), gender+century (1), year (2), random (6)."""
-        rng = self.rng
-        province = N.BIRTH_PROVINCES[rng.choice(len(N.BIRTH_PROVINCES), p=N.BIRTH_PROVINCE_P)][0]
-        century = (birth_year // 100 - 19) * 2 + int(female)
-        return self._unique(
-            lambda: f"{province}{century}{birth_year % 100:02d}{int(rng.integers(0, 10**6)):06d}"
-        )
+    def _draw(self) -> None:
+        """Refill the batch of random name parts, birth places and digits (speed: one
+        vectorised draw per 65 536 people instead of a few numpy calls per person)."""
+        rng, size = self.rng, 1 << 16
+        female = np.zeros(size, dtype=bool)
+        fam, mid_m, giv_m = N.pick_person_names(rng, female)
+        _, mid_f, giv_f = N.pick_person_names(rng, ~female)
+        provinces = np.array([p for p, _ in N.BIRTH_PROVINCES], dtype=object)
+        birth_place = provinces[rng.choice(len(provinces), size=size, p=N.BIRTH_PROVINCE_P)]
+        self._batch = list(zip(fam, mid_m, giv_m, mid_f, giv_f, birth_place,
+                               rng.integers(0, 10**6, size), rng.integers(1940, 2005, size),
+                               strict=True))  # fmt: skip
+        self._batch.reverse()
 
     def person(self, female: bool, family: str | None = None, birth: int | None = None) -> int:
-        fam, mid, giv = N.pick_person_names(
-            self.rng,
-            np.array([female]),
-            None if family is None else np.array([family], dtype=object),
-        )
-        birth = birth or int(self.rng.integers(1940, 2005))
-        name = f"{fam[0]} {mid[0]} {giv[0]}"
-        return self._add(
-            "ca_nhan",
-            name,
-            "nu" if female else "nam",
-            birth,
-            "cccd",
-            self.citizen_id(female, birth),
-        )
+        if not self._batch:
+            self._draw()
+        fam, mid_m, giv_m, mid_f, giv_f, place, digits, year = self._batch.pop()
+        birth = birth or int(year)
+        name = f"{family or fam} {mid_f if female else mid_m} {giv_f if female else giv_m}"
+        # CCCD: birth province (3), gender and century (1), birth year (2), 6 digits.
+        century = (birth // 100 - 19) * 2 + int(female)
+        prefix = f"{place}{century}{birth % 100:02d}"
+        number = f"{prefix}{int(digits):06d}"
+        while number in self._ids:  # rare: draw again until unique
+            number = f"{prefix}{int(self.rng.integers(0, 10**6)):06d}"
+        self._ids.add(number)
+        return self._add("ca_nhan", name, "nu" if female else "nam", birth, "cccd", number)
 
     def people(self, n: int) -> list[int]:
         return [self.person(bool(self.rng.random() < 0.5)) for _ in range(n)]
