@@ -40,9 +40,16 @@ def alembic_config() -> Config:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest revision(s), joined with '+' while parallel branches await their merge."""
+    return "+".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
+
+
+def current_revision(conn) -> str | None:
+    """What the database is at, in the form of head_revision() (None when empty)."""
+    heads = MigrationContext.configure(
+        conn, opts={"version_table_schema": "sys"}
+    ).get_current_heads()
+    return "+".join(sorted(heads)) or None
 
 
 def _engine(dsn: str):
@@ -67,9 +74,7 @@ def migrate(dsn: str, srid: int | None = None) -> MigrationResult:
     try:
         engine = _engine(dsn)
         with engine.connect() as conn:
-            before = MigrationContext.configure(
-                conn, opts={"version_table_schema": "sys"}
-            ).get_current_revision()
+            before = current_revision(conn)
             stored = _stored_srid(conn)
             if stored is not None and srid is not None and srid != stored:
                 raise UserFacingError(
@@ -80,11 +85,13 @@ def migrate(dsn: str, srid: int | None = None) -> MigrationResult:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             cfg.attributes["srid"] = chosen
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
+            # Objects a superuser's migration created must belong to landrec_owner, or
+            # SECURITY DEFINER functions would run with superuser rights.
+            if conn.execute(text("SELECT to_regproc('sys.assign_ownership')")).scalar():
+                conn.execute(text("SELECT sys.assign_ownership()"))
             conn.commit()
-            after = MigrationContext.configure(
-                conn, opts={"version_table_schema": "sys"}
-            ).get_current_revision()
+            after = current_revision(conn)
     except (psycopg.OperationalError, SAOperationalError) as exc:
         cause = getattr(exc, "orig", None) or exc
         raise UserFacingError(f"cannot connect to the database: {cause}".strip()) from exc

@@ -6,17 +6,15 @@ province CRS, which must be a projected VN-2000 CRS known to spatial_ref_sys.
 Revision ID: 0002
 """
 
-from pathlib import Path
-
 from alembic import context, op
 from sqlalchemy import text
+
+from app.store.sql_files import run_sql_file
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
-
-SQL_FILE = Path(__file__).resolve().parents[2] / "sql" / "0001_schema_v1.sql"
 
 
 def upgrade() -> None:
@@ -31,9 +29,7 @@ def upgrade() -> None:
             f"EPSG:{srid} is not a VN-2000 projected CRS known to this store; "
             "choose the province's VN-2000 / TM-3 zone (e.g. 9212 for Bình Phước)"
         )
-    sql = SQL_FILE.read_text(encoding="utf-8").replace("@SRID@", str(srid))
-    # Straight to psycopg: without parameters it sends the script as is ('%' included).
-    bind.connection.driver_connection.execute(sql)
+    run_sql_file("0001_schema_v1.sql", {"@SRID@": str(srid)})
 
 
 def downgrade() -> None:
