@@ -8,10 +8,12 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import psycopg.conninfo
+import psycopg.sql
 import pytest
 
 # Qt must never look for a display in tests (set before anything imports PySide6).
@@ -105,3 +107,95 @@ def migrated_db(owner_dsn: str) -> Iterator[str]:
     with _scratch_database(owner_dsn, "migrated") as dsn:
         migrate(dsn)
         yield dsn
+
+
+@pytest.fixture(scope="session")
+def demo_db(owner_dsn: str) -> Iterator[str]:
+    """A migrated database holding a small demo province (3 000 parcels, seed 5), shared by
+    the session. Tests may change records through the API; keep the changes local."""
+    from app.demo.load import load_demo_province
+    from app.store.migrate import migrate
+
+    with _scratch_database(owner_dsn, "demo") as dsn:
+        migrate(dsn)
+        load_demo_province(dsn, parcels=3_000, seed=5)
+        yield dsn
+
+
+# --- people: real LOGIN roles with an account ------------------------------------------
+@dataclass
+class Person:
+    """A signed-up person: their role, password and a DSN that connects as them."""
+
+    role: str
+    password: str
+    dsn: str
+
+
+def _person_dsn(db_dsn: str, role: str, password: str) -> str:
+    return psycopg.conninfo.make_conninfo(db_dsn, user=role, password=password)
+
+
+@pytest.fixture
+def person_factory(owner_dsn: str) -> Iterator[Callable[..., Person]]:
+    """Create people in a LandRec database; their roles are dropped after the test.
+
+    ``make(db_dsn, rights={"cadastral": ["viewer"]}, communes=[commune_id, ...],
+    whole_province=False)`` creates the LOGIN role (member of lr_person and of the group
+    role of each right), its sys.account row and areas, as an administrator would, so
+    tests exercise the database's own rules through a real connection.
+    """
+    made: list[tuple[str, str]] = []
+
+    def make(
+        db_dsn: str,
+        rights: dict[str, list[str]] | None = None,
+        communes: list[int] | None = None,
+        whole_province: bool = False,
+        password: str | None = None,
+    ) -> Person:
+        role = f"p_{uuid.uuid4().hex[:10]}"
+        password = password or f"Tt-{uuid.uuid4().hex[:12]}!9"
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            conn.execute(
+                psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE lr_person").format(
+                    psycopg.sql.Identifier(role), psycopg.sql.Literal(password)
+                )
+            )
+            made.append((db_dsn, role))
+            conn.execute(
+                "INSERT INTO sys.account (role_name, person_id_number, full_name, unit, "
+                "whole_province, must_change_password, password_changed_at) "
+                "VALUES (%s, %s, %s, %s, %s, false, now())",
+                (role, f"{uuid.uuid4().int % 10**12:012d}", "Người Thử Nghiệm",
+                 "Văn phòng đăng ký đất đai", whole_province),
+            )  # fmt: skip
+            for subsystem, kinds in (rights or {}).items():
+                for kind in kinds:
+                    conn.execute(
+                        "INSERT INTO sys.account_right VALUES (%s, %s, %s)",
+                        (role, subsystem, kind),
+                    )
+                    conn.execute(
+                        psycopg.sql.SQL("GRANT {} TO {}").format(
+                            psycopg.sql.Identifier(f"lr_{subsystem}_{kind}"),
+                            psycopg.sql.Identifier(role),
+                        )
+                    )
+            for commune in communes or []:
+                conn.execute("INSERT INTO sys.account_area VALUES (%s, %s)", (role, commune))
+        return Person(role, password, _person_dsn(db_dsn, role, password))
+
+    yield make
+    for db_dsn, role in made:
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (role,),
+            )
+            conn.execute("DELETE FROM sys.account WHERE role_name = %s", (role,))
+            conn.execute(
+                psycopg.sql.SQL("DROP OWNED BY {}; DROP ROLE {}").format(
+                    psycopg.sql.Identifier(role), psycopg.sql.Identifier(role)
+                )
+            )
