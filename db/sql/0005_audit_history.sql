@@ -548,3 +548,295 @@ GRANT EXECUTE ON FUNCTION audit.log_event(text, text, jsonb),
     audit.report_event(text, text, jsonb) TO lr_person;
 GRANT SELECT ON audit.log, audit.event_action TO lr_admin_viewer;
 GRANT EXECUTE ON FUNCTION audit.verify(timestamptz), audit.head() TO lr_admin_viewer;
+
+------------------------------------------------------------------------------------------
+-- History: every version of parcels, land-use purposes, rights and certificates
+------------------------------------------------------------------------------------------
+-- Each live row carries version_from, the time its current version began (transaction
+-- time). On UPDATE or DELETE a trigger copies the old row to hist.<table> with
+-- version_period = [version_from, now()). A row is in force at t when t is inside its
+-- period and it was not yet retired (retired_at closes validity as well).
+-- The column is version_from, not valid_from: cad.land_right.valid_from already holds the
+-- legal start of a right (a date), a different thing from when the record changed.
+ALTER TABLE cad.parcel ADD COLUMN version_from timestamptz NOT NULL DEFAULT now();
+ALTER TABLE cad.land_use ADD COLUMN version_from timestamptz NOT NULL DEFAULT now();
+ALTER TABLE cad.land_right ADD COLUMN version_from timestamptz NOT NULL DEFAULT now();
+ALTER TABLE cad.certificate ADD COLUMN version_from timestamptz NOT NULL DEFAULT now();
+-- Rows older than this migration: a parcel's version began when it was created, its
+-- purposes and rights with it; a certificate on its issue date (Vietnam time).
+UPDATE cad.parcel SET version_from = created_at;
+UPDATE cad.land_use u SET version_from = p.created_at FROM cad.parcel p WHERE p.id = u.parcel_id;
+UPDATE cad.land_right r SET version_from = p.created_at FROM cad.parcel p WHERE p.id = r.parcel_id;
+UPDATE cad.certificate SET version_from = issued_on::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh';
+
+-- hist.<table>: the live columns (LIKE copies names, types and NOT NULL; a generated column
+-- becomes a plain one holding the value it had), then the version's period and who closed it.
+CREATE TABLE hist.parcel (LIKE cad.parcel);
+CREATE TABLE hist.land_use (LIKE cad.land_use);
+CREATE TABLE hist.land_right (LIKE cad.land_right);
+CREATE TABLE hist.certificate (LIKE cad.certificate);
+DO $hist$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['parcel', 'land_use', 'land_right', 'certificate'] LOOP
+        EXECUTE format($sql$
+            ALTER TABLE hist.%1$I
+                ADD COLUMN version_period tstzrange NOT NULL
+                    CHECK (NOT isempty(version_period) AND NOT upper_inf(version_period)),
+                ADD COLUMN closed_by_op text NOT NULL CHECK (closed_by_op IN ('UPDATE', 'DELETE')),
+                ADD COLUMN closed_by name NOT NULL,       -- session_user of the change
+                ADD COLUMN change_set bigint,              -- landrec.change_set if set
+                ADD COLUMN hist_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY
+            $sql$, t);
+        EXECUTE format('CREATE INDEX ON hist.%I (id, lower(version_period))', t);
+    END LOOP;
+END
+$hist$;
+CREATE INDEX ON hist.parcel USING gist (geom, version_period);
+CREATE INDEX ON hist.parcel (commune_id);
+CREATE INDEX ON hist.land_use (parcel_id);
+CREATE INDEX ON hist.land_right (parcel_id);
+
+-- The versioning trigger of one live table, generated with the column list of today:
+-- a later migration that adds or drops a live column runs hist.install() again (after
+-- adding the column to hist.<table>); columns missing from hist.<table> are not copied.
+CREATE FUNCTION hist.install(p_table text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v_cols text;
+    v_vals text;
+BEGIN
+    IF p_table NOT IN ('parcel', 'land_use', 'land_right', 'certificate') THEN
+        RAISE EXCEPTION 'Bảng không có lịch sử: %', p_table USING ERRCODE = '22023';
+    END IF;
+    SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('OLD.%I', a.attname), ', ' ORDER BY a.attnum)
+    INTO v_cols, v_vals
+    FROM pg_attribute a
+    WHERE a.attrelid = format('cad.%I', p_table)::regclass AND a.attnum > 0
+      AND NOT a.attisdropped
+      AND EXISTS (SELECT 1 FROM pg_attribute h
+                  WHERE h.attrelid = format('hist.%I', p_table)::regclass
+                    AND h.attname = a.attname AND NOT h.attisdropped);
+    -- The version ends now() (transaction start), the same instant for every row the
+    -- transaction touches. Two changes in one transaction leave one version: the state
+    -- between them was never visible to anyone. If a transaction that started later has
+    -- already changed the row, its version began after our now(), so ours ends at the
+    -- clock instead, keeping periods in order.
+    EXECUTE format($body$
+        CREATE OR REPLACE FUNCTION hist.%1$I() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $trg$
+        DECLARE
+            v_end timestamptz;
+            v_cs text;
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                NEW.version_from := now();
+                RETURN NEW;
+            END IF;
+            v_end := CASE WHEN OLD.version_from <= now() THEN now() ELSE clock_timestamp() END;
+            IF v_end > OLD.version_from THEN
+                v_cs := current_setting('landrec.change_set', true);
+                INSERT INTO hist.%1$I (%2$s, version_period, closed_by_op, closed_by, change_set)
+                VALUES (%3$s, tstzrange(OLD.version_from, v_end, '[)'), TG_OP, session_user,
+                        CASE WHEN v_cs ~ '^[0-9]{1,18}$' THEN v_cs::bigint END);
+            END IF;
+            IF TG_OP = 'DELETE' THEN
+                RETURN OLD;
+            END IF;
+            NEW.version_from := v_end;
+            RETURN NEW;
+        END
+        $trg$
+        $body$, p_table, v_cols, v_vals);
+    EXECUTE format('REVOKE ALL ON FUNCTION hist.%I() FROM PUBLIC', p_table);
+    -- zz_: after other BEFORE triggers, so the copy is the row as it was stored.
+    EXECUTE format('CREATE OR REPLACE TRIGGER zz_hist BEFORE INSERT OR UPDATE OR DELETE '
+                   'ON cad.%1$I FOR EACH ROW EXECUTE FUNCTION hist.%1$I()', p_table);
+END
+$fn$;
+SELECT hist.install(t) FROM unnest(ARRAY['parcel', 'land_use', 'land_right', 'certificate']) t;
+
+-- Reads follow the area rule of the live tables: a commune officer sees the history of
+-- the parcels of their communes only, from any client.
+ALTER TABLE hist.parcel ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hist.land_use ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hist.land_right ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hist.certificate ENABLE ROW LEVEL SECURITY;
+CREATE POLICY area ON hist.parcel FOR SELECT
+    USING ((SELECT sys.sees_whole_province()) OR commune_id = ANY ((SELECT sys.my_units())::bigint[]));
+CREATE POLICY area ON hist.land_use FOR SELECT
+    USING ((SELECT sys.sees_whole_province()) OR EXISTS (
+        SELECT 1 FROM cad.parcel p WHERE p.id = parcel_id
+          AND p.commune_id = ANY ((SELECT sys.my_units())::bigint[])));
+CREATE POLICY area ON hist.land_right FOR SELECT
+    USING ((SELECT sys.sees_whole_province()) OR EXISTS (
+        SELECT 1 FROM cad.parcel p WHERE p.id = parcel_id
+          AND p.commune_id = ANY ((SELECT sys.my_units())::bigint[])));
+CREATE POLICY area ON hist.certificate FOR SELECT
+    USING ((SELECT sys.sees_whole_province()) OR EXISTS (
+        SELECT 1 FROM cad.certificate_parcel cp JOIN cad.parcel p ON p.id = cp.parcel_id
+        WHERE cp.certificate_id = certificate.id AND p.commune_id = ANY ((SELECT sys.my_units())::bigint[])));
+
+------------------------------------------------------------------------------------------
+-- "As of": the parcel(s) as they were at a moment (SECURITY INVOKER: RLS applies)
+------------------------------------------------------------------------------------------
+CREATE FUNCTION hist.parcel_as_of(p_parcel_id bigint, p_at timestamptz)
+RETURNS TABLE (id bigint, sheet_id bigint, parcel_number integer, duplicate_seq smallint,
+               commune_id bigint, national_id text, geom geometry, area_legal numeric,
+               area_computed double precision, address text, created_at timestamptz,
+               retired_at timestamptz, version integer, version_period tstzrange,
+               is_current boolean)
+LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp AS $fn$
+BEGIN
+    IF p_parcel_id IS NULL OR p_at IS NULL OR NOT isfinite(p_at) THEN
+        RAISE EXCEPTION 'Cần mã thửa và một thời điểm xác định'
+            USING ERRCODE = '22023', HINT = 'Give a parcel id and a finite timestamp.';
+    END IF;
+    RETURN QUERY
+    SELECT p.id, p.sheet_id, p.parcel_number, p.duplicate_seq, p.commune_id, p.national_id,
+           p.geom::geometry, p.area_legal::numeric, p.area_computed, p.address, p.created_at,
+           p.retired_at, p.version, tstzrange(p.version_from, NULL), true
+    FROM cad.parcel p
+    WHERE p.id = p_parcel_id AND p.version_from <= p_at
+      AND (p.retired_at IS NULL OR p_at < p.retired_at)
+    UNION ALL
+    SELECT h.id, h.sheet_id, h.parcel_number, h.duplicate_seq, h.commune_id, h.national_id,
+           h.geom::geometry, h.area_legal::numeric, h.area_computed, h.address, h.created_at,
+           h.retired_at, h.version, h.version_period, false
+    FROM hist.parcel h
+    WHERE h.id = p_parcel_id AND h.version_period @> p_at
+      AND (h.retired_at IS NULL OR p_at < h.retired_at);
+END
+$fn$;
+
+-- Every parcel in force at p_at whose geometry meets the box (province CRS, metres).
+CREATE FUNCTION hist.parcels_as_of(p_minx double precision, p_miny double precision,
+                                   p_maxx double precision, p_maxy double precision,
+                                   p_at timestamptz)
+RETURNS TABLE (id bigint, sheet_id bigint, parcel_number integer, duplicate_seq smallint,
+               commune_id bigint, national_id text, geom geometry, area_legal numeric,
+               area_computed double precision, address text, created_at timestamptz,
+               retired_at timestamptz, version integer, version_period tstzrange,
+               is_current boolean)
+LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    v_box geometry;
+BEGIN
+    IF p_at IS NULL OR NOT isfinite(p_at) THEN
+        RAISE EXCEPTION 'Cần một thời điểm xác định' USING ERRCODE = '22023';
+    END IF;
+    IF p_minx IS NULL OR p_miny IS NULL OR p_maxx IS NULL OR p_maxy IS NULL
+       OR 'NaN'::float8 IN (p_minx, p_miny, p_maxx, p_maxy)
+       OR abs(p_minx) = 'Infinity' OR abs(p_miny) = 'Infinity'
+       OR abs(p_maxx) = 'Infinity' OR abs(p_maxy) = 'Infinity'
+       OR p_minx >= p_maxx OR p_miny >= p_maxy THEN
+        RAISE EXCEPTION 'Khung tìm kiếm không hợp lệ'
+            USING ERRCODE = '22023', HINT = 'Give minx < maxx and miny < maxy, finite numbers.';
+    END IF;
+    v_box := ST_MakeEnvelope(p_minx, p_miny, p_maxx, p_maxy,
+                             (SELECT (s.value #>> '{}')::integer FROM sys.setting s
+                              WHERE s.key = 'srid'));
+    RETURN QUERY
+    SELECT p.id, p.sheet_id, p.parcel_number, p.duplicate_seq, p.commune_id, p.national_id,
+           p.geom::geometry, p.area_legal::numeric, p.area_computed, p.address, p.created_at,
+           p.retired_at, p.version, tstzrange(p.version_from, NULL), true
+    FROM cad.parcel p
+    WHERE p.geom && v_box AND p.version_from <= p_at
+      AND (p.retired_at IS NULL OR p_at < p.retired_at)
+    UNION ALL
+    SELECT h.id, h.sheet_id, h.parcel_number, h.duplicate_seq, h.commune_id, h.national_id,
+           h.geom::geometry, h.area_legal::numeric, h.area_computed, h.address, h.created_at,
+           h.retired_at, h.version, h.version_period, false
+    FROM hist.parcel h
+    WHERE h.geom && v_box AND h.version_period @> p_at
+      AND (h.retired_at IS NULL OR p_at < h.retired_at);
+END
+$fn$;
+
+-- Every version of one parcel, oldest first (the current one last, open-ended).
+CREATE FUNCTION hist.parcel_versions(p_parcel_id bigint)
+RETURNS TABLE (version_period tstzrange, closed_by_op text, closed_by name, change_set bigint,
+               version integer, parcel_number integer, commune_id bigint, geom geometry,
+               area_legal numeric, address text, retired_at timestamptz, is_current boolean)
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+BEGIN ATOMIC
+    SELECT v.* FROM (
+        SELECT h.version_period, h.closed_by_op, h.closed_by, h.change_set, h.version,
+               h.parcel_number, h.commune_id, h.geom::geometry, h.area_legal::numeric,
+               h.address, h.retired_at, false
+        FROM hist.parcel h WHERE h.id = p_parcel_id
+        UNION ALL
+        SELECT tstzrange(p.version_from, NULL), NULL, NULL, NULL, p.version, p.parcel_number,
+               p.commune_id, p.geom::geometry, p.area_legal::numeric, p.address,
+               p.retired_at, true
+        FROM cad.parcel p WHERE p.id = p_parcel_id
+    ) AS v(version_period, closed_by_op, closed_by, change_set, version, parcel_number,
+           commune_id, geom, area_legal, address, retired_at, is_current)
+    ORDER BY lower(v.version_period);
+END;
+
+------------------------------------------------------------------------------------------
+-- Lineage: ancestors and descendants through splits and merges
+------------------------------------------------------------------------------------------
+-- One row for the parcel itself (depth 0), then one per lineage link reached: ancestors
+-- at negative depth (-1 = its parents), descendants at positive depth (1 = its children).
+-- parcel_id is the parcel reached through the link. SECURITY INVOKER: the caller's rights
+-- and area apply to lineage, mutations and parcels alike.
+CREATE FUNCTION cad.parcel_lineage_tree(p_parcel_id bigint)
+RETURNS TABLE (depth integer, parcel_id bigint, parent_id bigint, child_id bigint,
+               mutation_id bigint, mutation_kind text, decided_at timestamptz,
+               sheet_id bigint, parcel_number integer, commune_id bigint,
+               retired_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp AS $fn$
+BEGIN
+    IF p_parcel_id IS NULL THEN
+        RAISE EXCEPTION 'Cần mã thửa' USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    WITH RECURSIVE
+    up (depth, parcel_id, parent_id, child_id, mutation_id, path) AS (
+        SELECT -1, l.parent_id, l.parent_id, l.child_id, l.mutation_id, ARRAY[l.child_id, l.parent_id]
+        FROM cad.parcel_lineage l WHERE l.child_id = p_parcel_id
+        UNION ALL
+        SELECT u.depth - 1, l.parent_id, l.parent_id, l.child_id, l.mutation_id, u.path || l.parent_id
+        FROM up u JOIN cad.parcel_lineage l ON l.child_id = u.parcel_id
+        WHERE l.parent_id <> ALL (u.path) AND u.depth > -100
+    ),
+    down (depth, parcel_id, parent_id, child_id, mutation_id, path) AS (
+        SELECT 1, l.child_id, l.parent_id, l.child_id, l.mutation_id, ARRAY[l.parent_id, l.child_id]
+        FROM cad.parcel_lineage l WHERE l.parent_id = p_parcel_id
+        UNION ALL
+        SELECT d.depth + 1, l.child_id, l.parent_id, l.child_id, l.mutation_id, d.path || l.child_id
+        FROM down d JOIN cad.parcel_lineage l ON l.parent_id = d.parcel_id
+        WHERE l.child_id <> ALL (d.path) AND d.depth < 100
+    ),
+    links AS (
+        SELECT 0 AS depth, p_parcel_id AS parcel_id, NULL::bigint AS parent_id,
+               NULL::bigint AS child_id, NULL::bigint AS mutation_id
+        UNION ALL SELECT up.depth, up.parcel_id, up.parent_id, up.child_id, up.mutation_id FROM up
+        UNION ALL SELECT down.depth, down.parcel_id, down.parent_id, down.child_id, down.mutation_id FROM down
+    )
+    SELECT k.depth, k.parcel_id, k.parent_id, k.child_id, k.mutation_id, m.kind, m.decided_at,
+           p.sheet_id, p.parcel_number, p.commune_id, p.retired_at
+    FROM links k
+    JOIN cad.parcel p ON p.id = k.parcel_id            -- only parcels the caller may see
+    LEFT JOIN cad.mutation m ON m.id = k.mutation_id
+    WHERE EXISTS (SELECT 1 FROM cad.parcel s WHERE s.id = p_parcel_id)
+    ORDER BY k.depth, k.parcel_id, k.mutation_id;
+END
+$fn$;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA hist FROM PUBLIC;
+REVOKE ALL ON FUNCTION hist.install(text),
+    hist.parcel_as_of(bigint, timestamptz),
+    hist.parcels_as_of(double precision, double precision, double precision, double precision,
+                       timestamptz),
+    hist.parcel_versions(bigint), cad.parcel_lineage_tree(bigint) FROM PUBLIC;
+GRANT USAGE ON SCHEMA hist TO lr_cadastral_viewer;
+GRANT SELECT ON ALL TABLES IN SCHEMA hist TO lr_cadastral_viewer;
+GRANT EXECUTE ON FUNCTION hist.parcel_as_of(bigint, timestamptz),
+    hist.parcels_as_of(double precision, double precision, double precision, double precision,
+                       timestamptz),
+    hist.parcel_versions(bigint), cad.parcel_lineage_tree(bigint) TO lr_cadastral_viewer;
