@@ -155,6 +155,9 @@ def test_summary_skips_what_the_role_may_not_read(ui_dsn):
     role = f"landrec_ui_viewer_{os.getpid()}"
     with psycopg.connect(ui_dsn, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'Viewer-pw-2026!'")
+        # Databases admit only lr_person members (0004); this role gets CONNECT alone.
+        dbname = conn.info.dbname
+        conn.execute(f'GRANT CONNECT ON DATABASE "{dbname}" TO {role}')
         conn.execute(f"GRANT USAGE ON SCHEMA cad TO {role}")
         conn.execute(f"GRANT SELECT ON cad.parcel TO {role}")
     try:
