@@ -105,6 +105,28 @@ def _has_id(conn: psycopg.Connection, table: str) -> bool:
     )
 
 
+def begin_versions(province) -> None:
+    """Give demo records the version start a migration gives existing rows (issue 3
+    history): a parcel's version began when it was created, its purposes and rights with
+    it, a certificate on its issue date. Without this every demo record would begin at the
+    load, and "as of" any earlier date would show an empty province."""
+    tables = province.tables
+    parcels = tables.get("cad.parcel")
+    if parcels is None or "created_at" not in parcels.columns:
+        return
+    created = list(parcels.columns["created_at"])
+    parcels.columns["version_from"] = created
+    created_of = dict(zip(np.asarray(parcels.columns["id"]).tolist(), created, strict=True))
+    for name in ("cad.land_use", "cad.land_right"):
+        table = tables.get(name)
+        if table is not None and len(table):
+            ids = np.asarray(table.columns["parcel_id"]).tolist()
+            table.columns["version_from"] = [created_of[i] for i in ids]
+    certificates = tables.get("cad.certificate")
+    if certificates is not None and len(certificates):
+        certificates.columns["version_from"] = list(certificates.columns["issued_on"])
+
+
 def load_demo_province(
     dsn: str,
     parcels: int = 30_000,
@@ -132,6 +154,7 @@ def load_demo_province(
         from app.demo.province import generate_province
 
         province = generate_province(parcels=parcels, seed=seed, srid=srid)
+        begin_versions(province)
         report.timings["generate"] = time.perf_counter() - t0
 
         with conn.transaction():
