@@ -8,6 +8,7 @@ desktop client. Layout of a store directory::
     <dir>/run/         the unix socket
     <dir>/log/         server logs: postgresql-*.json (jsonlog) and pg_ctl.log
     <dir>/.lock        serialises init/start/stop/reset between processes
+    <dir>/pgdata/server.crt, server.key   TLS certificate and key, after enable_tls()
 
 initdb and pg_ctl refuse to run as root (DESIGN P4). As root we run them as the
 ``postgres`` OS user (created by the Debian package) through ``runuser`` and give the
@@ -295,6 +296,81 @@ class LocalStore:
             self._wipe()
             # Keep the old port when possible so DSNs configured elsewhere keep working.
             self._initialise(preferred_port=old_port, leave_running=True)
+
+    # -- TLS ---------------------------------------------------------------------------------
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.is_initialised() and bool(self.meta().get("tls"))
+
+    def enable_tls(self, cert_file: Path | str, key_file: Path | str) -> None:
+        """Serve TLS (``ssl = on``) with this PEM certificate (chain) and private key.
+
+        They are checked to match, then copied into the data directory as server.crt and
+        server.key (0600, owned by the cluster's OS user) and recorded in store.json, so
+        the setting survives restarts and port changes. A running server reloads and this
+        returns once it accepts TLS connections. Call again to replace the certificate.
+        """
+        import ssl
+
+        self._require_initialised()
+        try:
+            ssl.create_default_context().load_cert_chain(str(cert_file), str(key_file))
+            cert = Path(cert_file).read_text(encoding="ascii")
+            key = Path(key_file).read_text(encoding="ascii")
+        except (OSError, ssl.SSLError, UnicodeDecodeError) as exc:
+            raise UserFacingError(
+                f"cannot use {cert_file} and {key_file} for TLS (PEM certificate and its "
+                f"unencrypted private key expected): {exc}"
+            ) from exc
+        with self._locked():
+            self._write_private(self.pgdata / "server.crt", cert)
+            self._write_private(self.pgdata / "server.key", key)
+            meta = self.meta()
+            self._write_meta({**meta, "tls": True})
+            self._write_conf(meta["port"])
+            if self._live_postmaster_pid() is not None:
+                self._reload(expect_tls=True)
+
+    def disable_tls(self) -> None:
+        """Back to plain TCP (the local demo profile's default)."""
+        self._require_initialised()
+        with self._locked():
+            meta = self.meta()
+            self._write_meta({k: v for k, v in meta.items() if k != "tls"})
+            self._write_conf(meta["port"])
+            if self._live_postmaster_pid() is not None:
+                self._reload(expect_tls=False)
+
+    def _reload(self, expect_tls: bool) -> None:
+        """pg_ctl reload, then wait until new connections see the TLS setting."""
+        import psycopg
+
+        self._pg_ctl("reload")
+        meta = self.meta()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            try:
+                with psycopg.connect(
+                    host=LISTEN_HOST,
+                    port=meta["port"],
+                    user=meta["superuser"],
+                    password=meta["password"],
+                    dbname="postgres",
+                    sslmode="require" if expect_tls else "disable",
+                    connect_timeout=5,
+                ) as conn:
+                    (on,) = conn.execute("SHOW ssl").fetchone()
+                if (on == "on") == expect_tls:
+                    return
+            except psycopg.OperationalError:
+                pass
+            if time.monotonic() > deadline:
+                raise UserFacingError(
+                    f"PostgreSQL in {self.directory} did not switch TLS "
+                    f"{'on' if expect_tls else 'off'} after a reload\n{self._log_tail()}"
+                )
+            time.sleep(0.1)
 
     def destroy(self) -> None:
         """Stop the server at once and remove the store (test teardown, uninstall)."""
@@ -587,6 +663,13 @@ class LocalStore:
         }
         if self.ephemeral:
             settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
+        if self.meta_file.is_file() and json.loads(self.meta_file.read_text()).get("tls"):
+            settings.update(
+                ssl="on",
+                ssl_cert_file=q("server.crt"),  # relative to the data directory
+                ssl_key_file=q("server.key"),
+                ssl_min_protocol_version=q("TLSv1.2"),
+            )
         body = "".join(f"{k} = {v}\n" for k, v in settings.items())
         self._write_private(
             self.pgdata / "landrec.conf",
