@@ -1,8 +1,10 @@
-"""Start the desktop client: QApplication, fonts, language, plugins, main window.
+"""Start the desktop client: QApplication, fonts, language, sign-in, plugins, main window.
 
 ``run_client()`` either shows the window (needs a screen) or, with ``screenshot``,
 renders it off-screen at 1280×800 once the store summary has loaded (or failed) and
-writes a PNG — the way to see the client on a server or in CI.
+writes a PNG — the way to see the client on a server or in CI. It takes a signed-in
+:class:`~app.session.Session` (or a DSN used as is). ``run_login()`` shows the sign-in
+dialog first; ``sign_in_headless()`` signs in without one, for scripts.
 """
 
 from __future__ import annotations
@@ -72,25 +74,29 @@ def _quiet_offscreen_warnings() -> None:
     previous = qInstallMessageHandler(handler)
 
 
-def run_client(
-    dsn: str,
-    lang: str,
-    screenshot: Path | None = None,
-    command: str = "run",
-    timeout_s: float = SCREENSHOT_TIMEOUT_S,
-) -> int:
+def _prepare_platform(screenshot: Path | None, command: str) -> None:
     if screenshot is not None:
         if not has_screen():  # also overrides e.g. QT_QPA_PLATFORM=xcb without a display
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
     elif not has_screen():
         raise UserFacingError(no_screen_message(command))
 
+
+def run_client(
+    source,
+    lang: str,
+    screenshot: Path | None = None,
+    command: str = "run",
+    timeout_s: float = SCREENSHOT_TIMEOUT_S,
+) -> int:
+    """Open the main window for ``source``: a signed-in Session, or a DSN used as is."""
+    _prepare_platform(screenshot, command)
     app = create_application(lang)
     from app.plugin import PluginRegistry
     from app.ui.main_window import MainWindow
 
     registry = PluginRegistry().discover(strict=False)
-    window = MainWindow(dsn, registry, lang=lang)
+    window = MainWindow(source, registry, lang=lang)
     if screenshot is None:
         window.show()
         return app.exec()
@@ -99,6 +105,68 @@ def run_client(
     finally:
         window.close()
         window.deleteLater()
+
+
+def run_login(
+    lang: str,
+    *,
+    profile_name: str | None = None,
+    user: str | None = None,
+    command: str = "run",
+    profiles=None,
+) -> int:
+    """Show the sign-in dialog; after a sign-in, the main window (needs a screen)."""
+    _prepare_platform(None, command)
+    app = create_application(lang)
+    from PySide6.QtCore import Qt
+
+    from app.plugin import PluginRegistry
+    from app.profiles import ProfileStore
+    from app.ui.login import SignInFlow
+    from app.ui.main_window import MainWindow
+
+    profiles = profiles or ProfileStore().load()
+    registry = PluginRegistry().discover(strict=False)
+    flow = SignInFlow(profiles, profile_name=profile_name, user=user)
+    windows = []
+
+    def open_window(session) -> None:
+        window = MainWindow(session, registry, lang=lang)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.show()
+        windows.append(window)
+
+    flow.signed_in.connect(open_window)
+    flow.cancelled.connect(app.quit)
+    app.setQuitOnLastWindowClosed(True)
+    flow.start()
+    return app.exec()
+
+
+def sign_in_headless(target, user: str, password: str, lang: str, *, require_account=True):
+    """Sign in without a dialog (``--user`` with $LANDREC_PASSWORD; scripts only).
+
+    Raises UserFacingError with the same sentence the dialog would show. An account that
+    must change its password is refused: that needs the dialog.
+    """
+    if not has_screen():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    create_application(lang)  # the messages are translated by Qt
+    from app.session import SignInError, sign_in
+    from app.ui.login import sign_in_message
+
+    address = getattr(target, "address", "") or f"{target.get('host')}:{target.get('port')}"
+    try:
+        session = sign_in(target, user, password, require_account=require_account)
+    except SignInError as exc:
+        raise UserFacingError(sign_in_message(exc, address)) from None
+    if session.account is not None and session.account.must_change_password:
+        session.close()
+        raise UserFacingError(
+            f"{user} must change the password before using LandRec: sign in once with the "
+            "dialog (landrec run, on a screen)"
+        )
+    return session
 
 
 def wait_for_summary(window, timeout_s: float) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.errors import UserFacingError
+from app.profiles import DEMO_CLERK
 
 
 def register(subparsers) -> None:
@@ -34,9 +35,22 @@ def register(subparsers) -> None:
     run = subparsers.add_parser(
         "run",
         help="open the desktop client on any LandRec server",
-        description="Open the main window on the store at --dsn (default: $LANDREC_DSN).",
+        description=(
+            "Show the sign-in dialog (server profile, user name, password), then the main "
+            "window. For scripts only: --user with the password in $LANDREC_PASSWORD signs "
+            "in without the dialog (needed with --screenshot). --dsn connects with a "
+            "connection string as given instead of a profile."
+        ),
     )
-    run.add_argument("--dsn", help="PostgreSQL connection string (default: $LANDREC_DSN)")
+    run.add_argument("--profile", help="server profile to sign in to (default: the last used)")
+    run.add_argument(
+        "--user",
+        help="user name; with $LANDREC_PASSWORD set, sign in without the dialog "
+        "(scripts only: the password then sits in the environment)",
+    )
+    run.add_argument(
+        "--dsn", help="PostgreSQL connection string used as is (default: $LANDREC_DSN)"
+    )
     _add_common(run)
     run.set_defaults(func=cmd_run)
 
@@ -78,8 +92,15 @@ def demo_dsn(dsn: str | None, store_dir: str | None) -> str:
     if not store.status().running:
         print(f"landrec: starting the local store in {store.directory}", file=sys.stderr)
         store.start()
-    # For now the demo clerk is the store owner; per-person accounts come later.
     return store.dsn()
+
+
+def demo_clerk_exists(owner_dsn: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(owner_dsn, connect_timeout=10) as conn:
+        row = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (DEMO_CLERK,))
+        return row.fetchone() is not None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -87,23 +108,71 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     lang = resolve_lang(args.lang)
     _refuse_without_screen(args, "demo")
-    dsn = demo_dsn(args.dsn, args.store_dir)
-    from app.ui.app import run_client
+    from app.ui.app import run_client, sign_in_headless
 
-    return run_client(dsn, lang, args.screenshot, command="demo")
+    if args.dsn:  # a connection string used as is (developers, tests)
+        return run_client(args.dsn, lang, args.screenshot, command="demo")
+    owner_dsn = demo_dsn(None, args.store_dir)
+    from app.profiles import demo_clerk_password, demo_profile
+
+    profile = demo_profile(args.store_dir)
+    if profile is None or not demo_clerk_exists(owner_dsn):
+        print(
+            f"landrec: the demo store has no demo accounts yet (run 'landrec demo-accounts'); "
+            f"opening it as the store owner instead of {DEMO_CLERK}",
+            file=sys.stderr,
+        )
+        return run_client(owner_dsn, lang, args.screenshot, command="demo")
+    session = sign_in_headless(profile, DEMO_CLERK, demo_clerk_password(), lang)
+    return run_client(session, lang, args.screenshot, command="demo")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from app.ui.i18n import resolve_lang
 
     lang = resolve_lang(args.lang)
-    dsn = args.dsn or os.environ.get("LANDREC_DSN")
-    if not dsn:
-        raise UserFacingError("no store given: pass --dsn 'postgresql://user@host:port/db'")
     _refuse_without_screen(args, "run")
-    from app.ui.app import run_client
+    dsn = args.dsn or os.environ.get("LANDREC_DSN")
+    password = os.environ.get("LANDREC_PASSWORD") or None
+    from app.ui.app import run_client, run_login, sign_in_headless
 
-    return run_client(dsn, lang, args.screenshot, command="run")
+    if dsn:
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            params = conninfo_to_dict(dsn)
+        except Exception as exc:
+            raise UserFacingError(f"--dsn is not a valid connection string: {exc}") from None
+        user = args.user or params.get("user")
+        if not user:
+            raise UserFacingError("--dsn has no user name: add user=… or pass --user")
+        password = password or params.pop("password", None)
+        session = sign_in_headless(params, user, password, lang, require_account=False)
+        return run_client(session, lang, args.screenshot, command="run")
+
+    from app.profiles import ProfileStore
+
+    profiles = ProfileStore().load()
+    profile = profiles.get(args.profile) if args.profile else profiles.default()
+    if args.profile and profile is None:
+        names = ", ".join(repr(p.name) for p in profiles.profiles) or "none yet"
+        raise UserFacingError(f"no server profile {args.profile!r} (profiles: {names})")
+    if args.screenshot is not None or (args.user and password):
+        if profile is None:
+            raise UserFacingError("no server profile yet: run 'landrec run' on a screen to add one")
+        if not (args.user and password):
+            raise UserFacingError(
+                "without the dialog, sign in with --user and the password in the "
+                "LANDREC_PASSWORD environment variable (for scripts only)"
+            )
+        session = sign_in_headless(profile, args.user, password, lang)
+        return run_client(session, lang, args.screenshot, command="run")
+    return run_login(
+        lang,
+        profile_name=profile.name if profile else None,
+        user=args.user,
+        profiles=profiles,
+    )
 
 
 def _refuse_without_screen(args: argparse.Namespace, command: str) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from app.plugin import PluginRegistry, Text
 
 if TYPE_CHECKING:
+    from app.session import Session
     from app.store.summary import StoreSummary
     from app.ui.main_window import MainWindow
     from app.ui.tasks import TaskRunner
@@ -16,17 +17,24 @@ if TYPE_CHECKING:
 class UiContext:
     def __init__(
         self,
-        dsn: str,
+        session: Session,
         lang: str,
         registry: PluginRegistry,
         window: MainWindow,
         runner: TaskRunner,
     ) -> None:
-        self.dsn = dsn
+        self.session = session
         self.lang = lang
         self.registry = registry
         self.window = window
         self._runner = runner
+
+    @property
+    def dsn(self) -> str:
+        """Conninfo that connects as the signed-in person (read it when you connect: the
+        password is withheld while the session is locked). Administration, which needs
+        the TOTP-verified connection, goes through ``session.run(fn)`` instead."""
+        return self.session.dsn
 
     @property
     def summary(self) -> StoreSummary | None:

@@ -2,6 +2,12 @@
 
 Nothing here talks to the store on the UI thread: the summary and the periodic
 connection check run on the window's :class:`~app.ui.tasks.TaskRunner`.
+
+The window works for one :class:`~app.session.Session`: the signed-in person's own
+connection (their role, so rights and row-level security apply to every count shown),
+or a DSN given as is (``landrec demo --dsn``; no account, no idle lock). A signed-in
+account gets the idle lock and the password change; administrators' menu entries
+unlock after the TOTP second factor.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from app.plugin import (
     PluginRegistry,
     resolve,
 )
-from app.store.summary import StoreSummary, StoreUnavailable, fetch_summary, ping
+from app.session import Session, client_rights
+from app.store.summary import StoreSummary, StoreUnavailable
 from app.ui.about import AboutDialog
 from app.ui.context import UiContext
 from app.ui.i18n import translate
@@ -54,20 +61,22 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        dsn: str,
+        source: str | Session,
         registry: PluginRegistry | None = None,
         lang: str = "vi",
         recheck_ms: int = RECHECK_MS,
         parent: QWidget | None = None,
+        *,
+        idle_ms: int | None = None,
     ) -> None:
         super().__init__(parent)
-        self.dsn = dsn
+        self.session = source if isinstance(source, Session) else Session.from_dsn(source)
         self.lang = lang
         self.registry = (
             registry if registry is not None else PluginRegistry().discover(strict=False)
         )
         self.runner = TaskRunner(self)
-        self.context = UiContext(dsn, lang, self.registry, self, self.runner)
+        self.context = UiContext(self.session, lang, self.registry, self, self.runner)
         self.summary: StoreSummary | None = None
         self.summary_error: str | None = None
         self.connected: bool | None = None  # None: not known yet
@@ -78,6 +87,8 @@ class MainWindow(QMainWindow):
         self.plugin_errors: list[str] = [msg for _, msg in self.registry.errors]
         self._summary_busy = False
         self._ping_busy = False
+        self._generation = self.session.generation
+        self.idle_lock = None
 
         self.setObjectName("mainWindow")
         self.setWindowTitle(translate("MainWindow", "LandRec — Land information system"))
@@ -95,7 +106,18 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(recheck_ms)
         self.timer.timeout.connect(self.check_connection)
         self.timer.start()
+        self._show_account()
+        self._start_idle_lock(idle_ms)
         self.refresh()
+
+    @property
+    def dsn(self) -> str:
+        """Conninfo of the person's connection (holds the password while it is kept)."""
+        return self.session.dsn
+
+    @dsn.setter
+    def dsn(self, dsn: str) -> None:
+        self.session.dsn = dsn
 
     # -- building -----------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -118,6 +140,7 @@ class MainWindow(QMainWindow):
         refresh.triggered.connect(self.refresh)
         file_menu.addAction(refresh)
         self._fill("file", file_menu)
+        self._add_account_actions(file_menu)
         file_menu.addSeparator()
         quit_action = QAction(translate("MainWindow", "&Quit"), self)
         quit_action.setObjectName("app.quit")
@@ -138,6 +161,29 @@ class MainWindow(QMainWindow):
         about.setObjectName("app.about")
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
+
+    def _add_account_actions(self, menu: QMenu) -> None:
+        account = self.session.account
+        self.account_actions: dict[str, QAction] = {}
+        if account is None:
+            return
+        menu.addSeparator()
+        change = QAction(translate("MainWindow", "Change &password…"), self)
+        change.setObjectName("app.change_password")
+        change.triggered.connect(self.change_password)
+        lock = QAction(translate("MainWindow", "&Lock the session"), self)
+        lock.setObjectName("app.lock")
+        lock.setShortcut(QKeySequence("Ctrl+L"))
+        lock.triggered.connect(self.lock_now)
+        actions = [change, lock]
+        if account.is_administrator:
+            totp = QAction(translate("MainWindow", "Two-factor authentication…"), self)
+            totp.setObjectName("app.verify_totp")
+            totp.triggered.connect(self.verify_totp)
+            actions.append(totp)
+        for qa in actions:
+            menu.addAction(qa)
+            self.account_actions[qa.objectName()] = qa
 
     def _new_menu(self, menu: QMenu, menu_id: str) -> QMenu:
         menu.setObjectName(f"menu:{menu_id}")
@@ -186,9 +232,14 @@ class MainWindow(QMainWindow):
 
     # -- enabled state ------------------------------------------------------------------
     def enable_state(self) -> EnableState:
-        # Rights come from the store in a later issue; until then the database alone
-        # decides (rights=None), and the client only greys out what needs a connection.
-        return EnableState(connected=bool(self.connected), rights=None)
+        # Without an account (a DSN given as is) the database alone decides (rights=None).
+        # With one, entries the account's kinds do not cover are greyed out; the database
+        # still checks every call, and administration needs this session's TOTP.
+        account = self.session.account
+        if account is None:
+            return EnableState(connected=bool(self.connected), rights=None)
+        prefixes = {p.id: p.right for p in self.registry.plugins() if p.right}
+        return EnableState(connected=bool(self.connected), rights=client_rights(account, prefixes))
 
     def _apply_enable_state(self) -> None:
         state = self.enable_state()
@@ -245,8 +296,7 @@ class MainWindow(QMainWindow):
         if self._summary_busy:
             return
         self._summary_busy = True
-        dsn = self.dsn
-        self.runner.submit(lambda: fetch_summary(dsn), self._summary_done, self._summary_error)
+        self.runner.submit(self.session.fetch_summary, self._summary_done, self._summary_error)
 
     def _summary_done(self, summary: StoreSummary) -> None:
         self._summary_busy = False
@@ -254,7 +304,10 @@ class MainWindow(QMainWindow):
         self.summary_error = None
         self.auth_refused = False
         self.panel.show_summary(summary)
-        self.user_label.setText(translate("MainWindow", "User: {user}").format(user=summary.user))
+        if self.session.account is None:
+            self.user_label.setText(
+                translate("MainWindow", "User: {user}").format(user=summary.user)
+            )
         self._set_connected(True, summary.address)
         self.summary_loaded.emit(summary)
 
@@ -269,14 +322,18 @@ class MainWindow(QMainWindow):
 
     def check_connection(self) -> None:
         """Periodic check: a cheap ``SELECT 1``; a full summary after a reconnect."""
-        if self._ping_busy or self._summary_busy or self.auth_refused:
+        if self._ping_busy or self._summary_busy or self.auth_refused or self.locked:
             return
         self._ping_busy = True
-        dsn = self.dsn
-        self.runner.submit(lambda: ping(dsn), self._ping_done, self._ping_error)
+        self.runner.submit(self.session.ping, self._ping_done, self._ping_error)
 
     def _ping_done(self, address: str) -> None:
         self._ping_busy = False
+        if self.session.generation != self._generation:
+            # Reconnected: a new connection has lost the TOTP verification.
+            self._generation = self.session.generation
+            self._show_account()
+            self._apply_enable_state()
         if self.connected is not True or self.summary is None:
             self.refresh()  # came back: read counts and versions again
         else:
@@ -322,16 +379,75 @@ class MainWindow(QMainWindow):
 
     def dsn_for_display(self) -> str:
         """The DSN without its password (for tooltips and logs)."""
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+        return self.session.display_dsn
 
-        try:
-            params = conninfo_to_dict(self.dsn)
-        except Exception:
-            return ""
-        params.pop("password", None)
-        return make_conninfo(**params)
+    # -- the signed-in person ----------------------------------------------------------------
+    def _show_account(self) -> None:
+        account = self.session.account
+        if account is None:
+            return
+        text = translate("MainWindow", "User: {name} — {unit}").format(
+            name=account.full_name, unit=account.unit
+        )
+        if account.is_administrator and not account.mfa_verified:
+            text += " " + translate("MainWindow", "(administration locked: no second factor)")
+        self.user_label.setText(text)
+        self.user_label.setToolTip(account.role_name)
+
+    def _start_idle_lock(self, idle_ms: int | None) -> None:
+        account = self.session.account
+        if account is None:
+            return  # a DSN given as is: no password to ask for again
+        from app.ui.idle_lock import IdleLock
+
+        interval = idle_ms if idle_ms is not None else account.idle_lock_minutes * 60_000
+        self.idle_lock = IdleLock(
+            self, self.session, interval, on_lock=self._locked, on_unlock=self._unlocked
+        )
+
+    @property
+    def locked(self) -> bool:
+        return self.idle_lock is not None and self.idle_lock.locked
+
+    def lock_now(self) -> None:
+        if self.idle_lock is not None:
+            self.idle_lock.lock()
+
+    def _locked(self) -> None:
+        self.timer.stop()  # no store checks without the password
+
+    def _unlocked(self) -> None:
+        if not self.auth_refused:
+            self.timer.start()
+            self.check_connection()
+
+    def change_password(self):
+        from app.ui.password_dialog import PasswordDialog
+
+        dialog = PasswordDialog(self.session, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self.statusBar().showMessage(
+                translate("MainWindow", "The password was changed."), 10_000
+            )
+        )
+        dialog.open()
+        return dialog
+
+    def verify_totp(self):
+        from app.ui.totp_dialog import TotpDialog
+
+        dialog = TotpDialog(self.session, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._show_account)
+        dialog.accepted.connect(self._apply_enable_state)
+        dialog.open()
+        return dialog
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.timer.stop()
+        if self.idle_lock is not None:
+            self.idle_lock.stop()
         self.runner.shutdown(wait_ms=10_000)
+        self.session.close()
         super().closeEvent(event)

@@ -61,6 +61,192 @@
     </message>
 </context>
 <context>
+    <name>IdleLock</name>
+    <message>
+        <source>Session locked</source>
+        <translation>Phiên làm việc đã khóa</translation>
+    </message>
+    <message>
+        <source>The session of {name} was locked after {minutes} minutes without activity. Enter the password to continue; unsaved work is kept.</source>
+        <translation>Phiên làm việc của {name} đã bị khóa sau {minutes} phút không thao tác. Hãy nhập mật khẩu để tiếp tục; công việc chưa lưu vẫn được giữ nguyên.</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>Mở khóa</translation>
+    </message>
+    <message>
+        <source>Quit LandRec</source>
+        <translation>Thoát LandRec</translation>
+    </message>
+    <message>
+        <source>Checking the password…</source>
+        <translation>Đang kiểm tra mật khẩu…</translation>
+    </message>
+    <message>
+        <source>Wrong password. After 5 failed attempts the account is locked for 15 minutes.</source>
+        <translation>Sai mật khẩu. Sau 5 lần sai liên tiếp, tài khoản bị khóa 15 phút.</translation>
+    </message>
+    <message>
+        <source>The server cannot be reached to check the password. Your work is kept; try again when the connection is back.</source>
+        <translation>Không kết nối được máy chủ để kiểm tra mật khẩu. Công việc của bạn vẫn được giữ; hãy thử lại khi có kết nối.</translation>
+    </message>
+</context>
+<context>
+    <name>Login</name>
+    <message>
+        <source>Wrong user name or password. After 5 failed attempts the account is locked for 15 minutes.</source>
+        <translation>Sai tên đăng nhập hoặc mật khẩu. Sau 5 lần sai liên tiếp, tài khoản bị khóa 15 phút.</translation>
+    </message>
+    <message>
+        <source>This account is locked. Ask the system administrator to unlock it.</source>
+        <translation>Tài khoản này đang bị khóa. Hãy liên hệ quản trị hệ thống để mở khóa.</translation>
+    </message>
+    <message>
+        <source>The server {address} did not answer within {seconds} seconds. Check the network connection, or try again later.</source>
+        <translation>Máy chủ {address} không trả lời trong {seconds} giây. Hãy kiểm tra kết nối mạng hoặc thử lại sau.</translation>
+    </message>
+    <message>
+        <source>Cannot reach the server {address}. Check the network connection and the server address, or try again later.</source>
+        <translation>Không kết nối được máy chủ {address}. Hãy kiểm tra kết nối mạng và địa chỉ máy chủ, hoặc thử lại sau.</translation>
+    </message>
+    <message>
+        <source>The secure connection (TLS) to {address} failed: the server&apos;s certificate could not be verified. Check the CA file of the server profile, or ask the system administrator. Details: {detail}</source>
+        <translation>Không thiết lập được kết nối an toàn (TLS) tới {address}: không xác minh được chứng thư số của máy chủ. Hãy kiểm tra tệp CA của hồ sơ máy chủ hoặc liên hệ quản trị hệ thống. Chi tiết: {detail}</translation>
+    </message>
+    <message>
+        <source>The server has no LandRec database here: {detail}</source>
+        <translation>Máy chủ không có cơ sở dữ liệu LandRec này: {detail}</translation>
+    </message>
+    <message>
+        <source>The server does not let this account connect from this computer. Details: {detail}</source>
+        <translation>Máy chủ không cho phép tài khoản này kết nối từ máy tính này. Chi tiết: {detail}</translation>
+    </message>
+    <message>
+        <source>This database user has no LandRec account. Ask the system administrator.</source>
+        <translation>Người dùng cơ sở dữ liệu này không có tài khoản LandRec. Hãy liên hệ quản trị hệ thống.</translation>
+    </message>
+    <message>
+        <source>The server refused the sign-in: {detail}</source>
+        <translation>Máy chủ từ chối đăng nhập: {detail}</translation>
+    </message>
+    <message>
+        <source>Sign in to LandRec</source>
+        <translation>Đăng nhập LandRec</translation>
+    </message>
+    <message>
+        <source>Servers…</source>
+        <translation>Máy chủ…</translation>
+    </message>
+    <message>
+        <source>Server:</source>
+        <translation>Máy chủ:</translation>
+    </message>
+    <message>
+        <source>User name:</source>
+        <translation>Tên đăng nhập:</translation>
+    </message>
+    <message>
+        <source>Password:</source>
+        <translation>Mật khẩu:</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>Đăng nhập</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Hủy</translation>
+    </message>
+    <message>
+        <source>No server profile yet: add one.</source>
+        <translation>Chưa có hồ sơ máy chủ: hãy thêm một hồ sơ.</translation>
+    </message>
+    <message>
+        <source>no TLS</source>
+        <translation>không dùng TLS</translation>
+    </message>
+    <message>
+        <source>Choose a server profile first.</source>
+        <translation>Hãy chọn hồ sơ máy chủ trước.</translation>
+    </message>
+    <message>
+        <source>Enter the user name and the password.</source>
+        <translation>Hãy nhập tên đăng nhập và mật khẩu.</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>Đang đăng nhập…</translation>
+    </message>
+    <message>
+        <source>Server profiles</source>
+        <translation>Hồ sơ máy chủ</translation>
+    </message>
+    <message>
+        <source>empty: the system&apos;s CA list</source>
+        <translation>để trống: dùng danh sách CA của hệ thống</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Chọn…</translation>
+    </message>
+    <message>
+        <source>Profile name:</source>
+        <translation>Tên hồ sơ:</translation>
+    </message>
+    <message>
+        <source>Host:</source>
+        <translation>Địa chỉ máy chủ:</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>Cổng:</translation>
+    </message>
+    <message>
+        <source>Database:</source>
+        <translation>Cơ sở dữ liệu:</translation>
+    </message>
+    <message>
+        <source>TLS mode:</source>
+        <translation>Chế độ TLS:</translation>
+    </message>
+    <message>
+        <source>CA file:</source>
+        <translation>Tệp CA:</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>Thêm mới</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>Lưu</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Xóa</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Đóng</translation>
+    </message>
+    <message>
+        <source>CA certificate</source>
+        <translation>Chứng thư CA</translation>
+    </message>
+    <message>
+        <source>Not saved: {error}</source>
+        <translation>Chưa lưu được: {error}</translation>
+    </message>
+    <message>
+        <source>Remove the profile {name}?</source>
+        <translation>Xóa hồ sơ {name}?</translation>
+    </message>
+    <message>
+        <source>You must change the password before using LandRec.</source>
+        <translation>Bạn phải đổi mật khẩu trước khi sử dụng LandRec.</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>LandRec — Land information system</source>
@@ -100,6 +286,18 @@
         <translation>Giới thiệu</translation>
     </message>
     <message>
+        <source>Change &amp;password…</source>
+        <translation>Đổi &amp;mật khẩu…</translation>
+    </message>
+    <message>
+        <source>&amp;Lock the session</source>
+        <translation>&amp;Khóa phiên làm việc</translation>
+    </message>
+    <message>
+        <source>Two-factor authentication…</source>
+        <translation>Xác thực hai lớp…</translation>
+    </message>
+    <message>
         <source>Needs a connection to the store</source>
         <translation>Cần kết nối tới cơ sở dữ liệu</translation>
     </message>
@@ -126,6 +324,73 @@
     <message>
         <source>Disconnected</source>
         <translation>Mất kết nối</translation>
+    </message>
+    <message>
+        <source>User: {name} — {unit}</source>
+        <translation>Người dùng: {name} — {unit}</translation>
+    </message>
+    <message>
+        <source>(administration locked: no second factor)</source>
+        <translation>(chưa mở chức năng quản trị: chưa xác thực hai lớp)</translation>
+    </message>
+    <message>
+        <source>The password was changed.</source>
+        <translation>Đã đổi mật khẩu.</translation>
+    </message>
+</context>
+<context>
+    <name>Password</name>
+    <message>
+        <source>Change password</source>
+        <translation>Đổi mật khẩu</translation>
+    </message>
+    <message>
+        <source>This is your first sign-in, or your password was reset: choose a new password before you continue.</source>
+        <translation>Đây là lần đăng nhập đầu tiên hoặc mật khẩu vừa được cấp lại: hãy đặt mật khẩu mới trước khi tiếp tục.</translation>
+    </message>
+    <message>
+        <source>Choose a new password for {user}.</source>
+        <translation>Đặt mật khẩu mới cho {user}.</translation>
+    </message>
+    <message>
+        <source>More than 8 characters, with upper-case and lower-case letters, a digit and a special character; not containing the user name, not a common password, not one of your last 5.</source>
+        <translation>Dài hơn 8 ký tự, có chữ hoa, chữ thường, chữ số và ký tự đặc biệt; không chứa tên đăng nhập, không phải mật khẩu phổ biến, không trùng 5 mật khẩu gần nhất.</translation>
+    </message>
+    <message>
+        <source>Current password:</source>
+        <translation>Mật khẩu hiện tại:</translation>
+    </message>
+    <message>
+        <source>New password:</source>
+        <translation>Mật khẩu mới:</translation>
+    </message>
+    <message>
+        <source>Repeat the new password:</source>
+        <translation>Nhập lại mật khẩu mới:</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Hủy</translation>
+    </message>
+    <message>
+        <source>Enter the current and the new password.</source>
+        <translation>Hãy nhập mật khẩu hiện tại và mật khẩu mới.</translation>
+    </message>
+    <message>
+        <source>The two new passwords differ.</source>
+        <translation>Hai lần nhập mật khẩu mới không khớp nhau.</translation>
+    </message>
+    <message>
+        <source>The new password must differ from the current one.</source>
+        <translation>Mật khẩu mới phải khác mật khẩu hiện tại.</translation>
+    </message>
+    <message>
+        <source>Changing the password…</source>
+        <translation>Đang đổi mật khẩu…</translation>
+    </message>
+    <message>
+        <source>The current password is wrong.</source>
+        <translation>Mật khẩu hiện tại không đúng.</translation>
     </message>
 </context>
 <context>
@@ -229,6 +494,37 @@
     <message>
         <source>Cannot read the store: {error}</source>
         <translation>Không đọc được cơ sở dữ liệu: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>Totp</name>
+    <message>
+        <source>Two-factor authentication</source>
+        <translation>Xác thực hai lớp</translation>
+    </message>
+    <message>
+        <source>Administrator functions need a second factor. Enter the 6-digit code from your authenticator app.</source>
+        <translation>Chức năng quản trị cần xác thực hai lớp. Hãy nhập mã 6 chữ số trên ứng dụng xác thực của bạn.</translation>
+    </message>
+    <message>
+        <source>Verify</source>
+        <translation>Xác thực</translation>
+    </message>
+    <message>
+        <source>Continue without administration</source>
+        <translation>Tiếp tục, không dùng chức năng quản trị</translation>
+    </message>
+    <message>
+        <source>Enter all 6 digits.</source>
+        <translation>Hãy nhập đủ 6 chữ số.</translation>
+    </message>
+    <message>
+        <source>Checking the code…</source>
+        <translation>Đang kiểm tra mã…</translation>
+    </message>
+    <message>
+        <source>The code is wrong or has expired. Enter the current code.</source>
+        <translation>Mã không đúng hoặc đã hết hạn. Hãy nhập mã hiện tại.</translation>
     </message>
 </context>
 </TS>

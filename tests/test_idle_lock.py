@@ -1,0 +1,195 @@
+"""Idle lock (app/ui/idle_lock.py): engages after the injected interval, unlocks with the
+person's password only (checked by a real login), and keeps unsaved work and dialogs."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import psycopg.sql
+import pytest
+from client_accounts import install_standin, prepare_person
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from app.plugin import PluginRegistry
+from app.profiles import Profile
+from app.session import sign_in
+from app.ui.fonts import ensure_fonts
+from app.ui.i18n import install_language
+from app.ui.idle_lock import LockDialog
+from app.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.store
+
+IDLE_MS = 400
+
+
+@pytest.fixture(scope="module")
+def lock_db(owner_dsn: str) -> Iterator[str]:
+    from app.store.migrate import migrate
+
+    name = f"landrec_lock_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    dsn = make_conninfo(owner_dsn, dbname=name)
+    try:
+        migrate(dsn, srid=9212)
+        install_standin(dsn)
+        yield dsn
+    finally:
+        with psycopg.connect(owner_dsn, autocommit=True) as conn:
+            conn.execute(
+                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
+
+
+@pytest.fixture
+def signed_in_window(qtbot, qapp, lock_db, person_factory):
+    ensure_fonts(qapp)
+    install_language(qapp, "vi")
+    person = person_factory(lock_db, rights={"cadastral": ["editor"]})
+    prepare_person(lock_db, person.role, person.password, full_name="Lê Văn Khoa")
+    p = conninfo_to_dict(lock_db)
+    profile = Profile("local", p["host"], int(p["port"]), p["dbname"], "disable", builtin=True)
+    session = sign_in(profile, person.role, person.password)
+    window = MainWindow(
+        session, PluginRegistry().discover(entry_point_group=None), "vi", idle_ms=IDLE_MS
+    )
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.summary is not None, timeout=15_000)
+    yield window, person
+    window.close()
+
+
+def _editor_dialog(parent: QWidget) -> tuple[QDialog, QLineEdit]:
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Biến động đang soạn")
+    edit = QLineEdit()
+    edit.setObjectName("draft")
+    QVBoxLayout(dialog).addWidget(edit)
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)  # the hardest case
+    dialog.show()
+    return dialog, edit
+
+
+def _lock_dialog() -> LockDialog:
+    found = [w for w in QApplication.topLevelWidgets() if isinstance(w, LockDialog)]
+    assert len(found) == 1
+    return found[0]
+
+
+def _failed_logins(local_store, role: str) -> int:
+    needle = f'password authentication failed for user \\"{role}\\"'
+    count = 0
+    for path in local_store.log_dir.glob("*.json"):
+        for line in path.read_text(errors="replace").splitlines():
+            if needle in line:
+                count += 1
+    return count
+
+
+def test_lock_engages_and_unlocks_with_the_right_password_only(
+    qtbot, signed_in_window, local_store
+):
+    window, person = signed_in_window
+    dialog, edit = _editor_dialog(window)
+    edit.insert("Thửa 123, tờ 4: chuyển nhượng")  # unsaved work (QTest types ASCII only)
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_End)  # the last input: idle from here
+    started = time.monotonic()
+    assert not window.locked
+    qtbot.waitUntil(lambda: window.locked, timeout=5_000)
+    assert time.monotonic() - started >= IDLE_MS / 1000 * 0.9
+
+    lock = _lock_dialog()
+    assert lock.isVisible() and QApplication.activeModalWidget() is lock
+    assert lock.windowTitle() == "Phiên làm việc đã khóa"
+    assert "Lê Văn Khoa" in lock.findChild(QLabel, "lockText").text()
+    covers = [w for w in (window, dialog) if w.findChild(QWidget, "lockCover") is not None]
+    assert covers == [window, dialog]  # every window's contents are hidden
+    for w in covers:
+        cover = w.findChild(QWidget, "lockCover")
+        assert cover.isVisible() and cover.geometry() == w.rect()
+    assert not window.session.has_password  # forgotten while locked
+    assert not window.timer.isActive()  # no store checks while locked
+    lock.reject()  # Escape does not dismiss it
+    assert lock.isVisible()
+
+    # A wrong password: refused, and it is a real failed login on the server.
+    before = _failed_logins(local_store, person.role)
+    qtbot.keyClicks(lock.password_edit, "Khong-phai-9!")
+    lock.unlock_button.click()
+    qtbot.waitUntil(lambda: lock.password_edit.isEnabled(), timeout=15_000)
+    message = lock.findChild(QLabel, "lockMessage").text()
+    assert message == "Sai mật khẩu. Sau 5 lần sai liên tiếp, tài khoản bị khóa 15 phút."
+    assert window.locked and lock.isVisible()
+    deadline = time.monotonic() + 10
+    while _failed_logins(local_store, person.role) <= before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _failed_logins(local_store, person.role) == before + 1
+
+    # The right password: everything is as it was.
+    qtbot.keyClicks(lock.password_edit, person.password)
+    with qtbot.waitSignal(window.idle_lock.locked_changed, timeout=15_000) as signal:
+        lock.unlock_button.click()
+    assert signal.args == [False] and not window.locked
+    qtbot.waitUntil(lambda: not lock.isVisible(), timeout=2_000)
+    assert dialog.isVisible() and edit.text() == "Thửa 123, tờ 4: chuyển nhượng"
+    qtbot.waitUntil(lambda: window.findChild(QWidget, "lockCover") is None, timeout=2_000)
+    assert dialog.findChild(QWidget, "lockCover") is None
+    assert window.session.has_password and window.timer.isActive()
+    assert QApplication.activeModalWidget() is dialog
+    qtbot.keyClicks(edit, " (OK)")  # the editor still takes input
+    assert edit.text() == "Thửa 123, tờ 4: chuyển nhượng (OK)"
+    dialog.close()
+
+
+def test_activity_keeps_the_session_open(qtbot, signed_in_window):
+    window, _ = signed_in_window
+    edit = QLineEdit(window)
+    edit.show()
+    end = time.monotonic() + IDLE_MS * 3 / 1000
+    while time.monotonic() < end:
+        qtbot.keyClick(edit, "a")
+        qtbot.wait(IDLE_MS // 4)
+        assert not window.locked
+    qtbot.waitUntil(lambda: window.locked, timeout=5_000)  # and then it does lock
+    lock = _lock_dialog()
+    qtbot.keyClicks(lock.password_edit, "x")  # typing at the lock is no activity
+    lock.password_edit.clear()
+    assert window.locked
+
+
+def test_lock_now_from_the_menu(qtbot, qapp, lock_db, person_factory, tmp_path):
+    install_language(qapp, "vi")
+    person = person_factory(lock_db, rights={"cadastral": ["viewer"]})
+    p = conninfo_to_dict(lock_db)
+    profile = Profile("local", p["host"], int(p["port"]), p["dbname"], "disable", builtin=True)
+    session = sign_in(profile, person.role, person.password)
+    window = MainWindow(session, PluginRegistry().discover(entry_point_group=None), "vi")
+    qtbot.addWidget(window)
+    window.show()
+    assert window.idle_lock.interval_ms == 15 * 60_000  # the server's value
+    action = window.account_actions["app.lock"]
+    assert action.shortcut().toString() == "Ctrl+L"
+    action.trigger()
+    assert window.locked
+    lock = _lock_dialog()
+    assert "15 phút" in lock.findChild(QLabel, "lockText").text()
+    qtbot.keyClicks(lock.password_edit, person.password)
+    lock.password_edit.returnPressed.emit()
+    qtbot.waitUntil(lambda: not window.locked, timeout=15_000)
+    window.close()
+    # The password never reached the disk: not in the session's config or anywhere here.
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert person.password.encode() not in path.read_bytes()
+    assert json.dumps(person.password)[1:-1] not in repr(window.session)
