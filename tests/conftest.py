@@ -199,3 +199,86 @@ def person_factory(owner_dsn: str) -> Iterator[Callable[..., Person]]:
                     psycopg.sql.Identifier(role), psycopg.sql.Identifier(role)
                 )
             )
+
+
+# --- accounts made through the administrators' API (migration 0007, app/security) ------
+@dataclass
+class Administrator(Person):
+    """An active administrator (password already changed) and their TOTP secret."""
+
+    totp_secret: bytes = b""
+
+
+def drop_person_role(db_dsn: str, role: str) -> None:
+    """Remove a person's account and cluster-wide role (test clean-up)."""
+    if role.startswith(("lr_", "pg_", "landrec")) or role in ("postgres", "public"):
+        raise ValueError(f"refusing to drop the system role {role!r}")
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+        )
+        conn.execute("DELETE FROM sys.account WHERE role_name = %s", (role,))
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            conn.execute(
+                psycopg.sql.SQL("DROP OWNED BY {}; DROP ROLE {}").format(
+                    psycopg.sql.Identifier(role), psycopg.sql.Identifier(role)
+                )
+            )
+
+
+class AccountTracker:
+    """Roles a test creates through admin.create_account (or bootstrap); all dropped after."""
+
+    def __init__(self) -> None:
+        self.made: list[tuple[str, str]] = []
+
+    def track(self, db_dsn: str, role: str) -> str:
+        self.made.append((db_dsn, role))
+        return role
+
+    def new_role_name(self, prefix: str = "t") -> str:
+        return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+    def administrator(self, db_dsn: str) -> Administrator:
+        """An administrator made as migration 0007 makes them: temporary password changed
+        through the API path, a TOTP secret issued."""
+        from app.security import totp
+
+        role = self.track(db_dsn, self.new_role_name("adm"))
+        password = f"Qt-{uuid.uuid4().hex[:12]}!9"
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            conn.execute(
+                "SELECT sys.create_account_internal(%s, %s, 'Quản Trị Thử', 'Sở Nông nghiệp "
+                "và Môi trường', NULL, NULL, NULL, '{\"admin\": [\"administrator\"]}', NULL, "
+                "true, NULL, NULL)",
+                (role, f"{uuid.uuid4().int % 10**12:012d}"),
+            )
+            conn.execute("SELECT sys.set_password_internal(%s, %s, false)", (role, password))
+            uri = conn.execute("SELECT sys.issue_totp_internal(%s)", (role,)).fetchone()[0]
+        return Administrator(
+            role, password, _person_dsn(db_dsn, role, password), totp.secret_from_uri(uri)
+        )
+
+    def verified_connection(self, admin: Administrator, db_dsn: str) -> psycopg.Connection:
+        """An autocommit session of ``admin`` with the second factor verified. Each TOTP
+        step is accepted once, so the test resets the account's last step first."""
+        from app.security import totp
+
+        with psycopg.connect(db_dsn, autocommit=True) as owner:
+            owner.execute(
+                "UPDATE sys.account SET totp_last_step = NULL WHERE role_name = %s",
+                (admin.role,),
+            )
+        conn = psycopg.connect(admin.dsn, autocommit=True)
+        ok = conn.execute("SELECT sys.verify_totp(%s)", (totp.totp(admin.totp_secret),))
+        assert ok.fetchone()[0] is True
+        return conn
+
+
+@pytest.fixture
+def api_accounts() -> Iterator[AccountTracker]:
+    """Track roles made through the administrators' API and drop them after the test."""
+    tracker = AccountTracker()
+    yield tracker
+    for db_dsn, role in reversed(tracker.made):
+        drop_person_role(db_dsn, role)
