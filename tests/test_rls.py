@@ -445,3 +445,62 @@ def test_viewport_plan_uses_the_gist_index_for_a_commune_viewer(demo_db, person_
     inner = plans[plans.index("FROM cad.parcel p") :]
     assert "parcel_geom_idx" in inner
     assert "Seq Scan on parcel" not in inner
+
+
+# --- the Qt-free client (app/store/viewport.py) --------------------------------------------
+def test_viewport_client_fetches_and_decodes(demo_db, person_factory, communes):
+    import shapely
+
+    from app.store.viewport import fetch_parcels, fetch_sheets
+
+    a, _ = communes
+    viewer = person_factory(demo_db, rights={"cadastral": ["viewer"]}, communes=[a])
+    window = window_in(demo_db, a, fraction=0.5)
+    with psycopg.connect(viewer.dsn) as conn:
+        view = fetch_parcels(conn, window)
+        sheets = fetch_sheets(conn, window)
+        overview = fetch_parcels(conn, window, simplify=2.0)
+    assert len(view) > 0 and len(overview) == len(view)
+    assert set(view.ids.tolist()) == ids(
+        viewer.dsn, "SELECT id FROM api.parcels_in_bbox(%s, %s, %s, %s)", window
+    )
+    geoms = view.geometries()
+    stored = dict(
+        rows(
+            demo_db,
+            "SELECT id, ST_AsBinary(geom) FROM cad.parcel WHERE id = ANY (%s)",
+            (view.ids.tolist(),),
+        )
+    )
+    expected = shapely.from_wkb([stored[i] for i in view.ids.tolist()])
+    assert float(shapely.hausdorff_distance(geoms, expected).max()) <= 0.0071
+    assert all(g.geom_type == "MultiPolygon" for g in overview.geometries())
+    assert len(sheets.ids) > 0 and all(g.area > 0 for g in sheets.geometries())
+
+
+def test_decode_twkb_handles_holes_multiparts_and_empties(demo_db):
+    import shapely
+
+    from app.store.viewport import decode_twkb
+
+    shapes = [
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 2 3, 3 3, 2 2))",
+        "MULTIPOLYGON(((0 0, 10 0, 10 10, 0 0)), ((20 20, 30 20, 30 30.555, 20 20), "
+        "(21 21.5, 22 22, 21 22, 21 21.5)))",
+        "MULTIPOLYGON EMPTY",
+        "MULTIPOLYGON(((500000.12 1300000.34, 500010 1300000, 500010 1300010, "
+        "500000.12 1300000.34)))",
+        "POLYGON((-5 -5, 5 -5, 0 5, -5 -5))",
+    ]
+    with psycopg.connect(demo_db) as conn:
+        got = conn.execute(
+            "SELECT ST_AsTWKB(ST_GeomFromText(t), 2), ST_AsBinary(ST_Multi(ST_GeomFromText(t))) "
+            "FROM unnest(%s::text[]) WITH ORDINALITY u(t, n) ORDER BY n",
+            (shapes,),
+            binary=True,
+        ).fetchall()
+    decoded = decode_twkb([r[0] for r in got])
+    expected = shapely.from_wkb([r[1] for r in got])
+    assert [g.geom_type for g in decoded] == ["MultiPolygon"] * len(shapes)
+    assert all(shapely.equals_exact(decoded, expected, tolerance=0.006))
+    assert decode_twkb([]).shape == (0,)

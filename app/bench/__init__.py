@@ -1,0 +1,1 @@
+"""Benchmarks run on demand (``landrec bench …``), not in the test suite's time budget."""
