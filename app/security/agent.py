@@ -121,7 +121,7 @@ class Agent:
 
     def __init__(self, dsn: str, log_dir: Path | str) -> None:
         self.dsn = dsn
-        self.log_dir = Path(log_dir)
+        self.log_dir = Path(log_dir).absolute()
 
     def _log_files(self) -> list[Path]:
         if not self.log_dir.is_dir():
@@ -157,7 +157,7 @@ class Agent:
                 try:
                     st = path.stat()
                     file_id = _file_id(st)
-                    old_id, offset = saved.get(path.name, (None, 0))
+                    old_id, offset = saved.get(str(path), (None, 0))
                     if old_id != file_id or offset > st.st_size:
                         offset = 0  # a new file under an old name, or truncated
                     if offset == st.st_size:
@@ -177,7 +177,7 @@ class Agent:
                     # are none of our business; failures always are (spraying).
                     if event and (event.kind == "failure" or event.role in known):
                         events.append(event)
-                positions.append((path.name, file_id, offset + end))
+                positions.append((str(path), file_id, offset + end))
                 more = more or (offset + end < st.st_size and len(data) == CHUNK_BYTES)
             for event in events:
                 if event.kind == "failure":
@@ -201,9 +201,12 @@ class Agent:
                     "updated_at = now()",
                     positions,
                 )
-            present = [p.name for p in self._log_files()]
+            # Forget files of this directory that rotation has removed.
+            present = [str(p) for p in self._log_files()]
             conn.execute(
-                "DELETE FROM sys.agent_log_position WHERE NOT file_name = ANY(%s)", (present,)
+                "DELETE FROM sys.agent_log_position "
+                "WHERE starts_with(file_name, %s) AND NOT file_name = ANY(%s)",
+                (f"{self.log_dir}/", present),
             )
         return more
 

@@ -135,7 +135,7 @@ CREATE TABLE sys.mfa_session (
 -- How far the agent has read each server log file (kept with the data it produced, in
 -- one transaction, so an event is counted once).
 CREATE TABLE sys.agent_log_position (
-    file_name    text PRIMARY KEY,
+    file_name    text PRIMARY KEY,             -- absolute path of the log file
     file_id      text NOT NULL,                -- device:inode, a new file restarts at 0
     byte_offset  bigint NOT NULL CHECK (byte_offset >= 0),
     updated_at   timestamptz NOT NULL DEFAULT now()
