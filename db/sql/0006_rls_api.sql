@@ -1256,9 +1256,10 @@ REVOKE ALL ON FUNCTION
     sys.api_identity_unused(text, text, bigint),
     sys.api_check_bbox(float8, float8, float8, float8, float8)
 FROM PUBLIC;
--- Policies call the area sets with the reader's rights.
+-- Policies call the area sets with the reader's rights. Like sys.my_units(), they answer
+-- only about the caller, so any role may ask: one outside the account model gets no rows.
 GRANT EXECUTE ON FUNCTION sys.area_parcel_ids(), sys.area_party_ids(), sys.area_certificate_ids(),
-    sys.area_mutation_ids(), sys.area_document_ids() TO lr_person;
+    sys.area_mutation_ids(), sys.area_document_ids() TO PUBLIC;
 
 -- The API answers every signed-in person: the function itself checks the right in
 -- sys.account_right (and the lock state), so a viewer is refused with a clear Vietnamese
