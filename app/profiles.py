@@ -143,11 +143,11 @@ def demo_clerk_password() -> str:
     env = os.environ.get("LANDREC_DEMO_PASSWORD")
     if env:
         return env
-    try:  # the demo accounts' own table, when that module is installed
-        from app.demo import accounts  # type: ignore[attr-defined]
+    try:  # the published table of ``landrec demo-accounts`` (app/security/accounts.py)
+        from app.security.accounts import DEMO_PASSWORDS
 
-        return str(accounts.DEMO_PASSWORDS[DEMO_CLERK])
-    except (ImportError, AttributeError, KeyError, TypeError):
+        return str(DEMO_PASSWORDS[DEMO_CLERK])
+    except (ImportError, KeyError):
         return _DEMO_CLERK_PASSWORD
 
 

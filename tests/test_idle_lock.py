@@ -13,7 +13,7 @@ import psycopg.sql
 import pytest
 from client_accounts import install_standin, prepare_person
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from app.plugin import PluginRegistry
@@ -193,3 +193,31 @@ def test_lock_now_from_the_menu(qtbot, qapp, lock_db, person_factory, tmp_path):
         if path.is_file():
             assert person.password.encode() not in path.read_bytes()
     assert json.dumps(person.password)[1:-1] not in repr(window.session)
+
+
+def test_lock_and_unlock_while_a_dialog_runs_exec(qtbot, signed_in_window):
+    # A modal dialog inside exec() (QMessageBox, QFileDialog …) must survive the lock: its
+    # event loop keeps running and returns only when the person closes it.
+    window, person = signed_in_window
+    dialog = QDialog(window)
+    edit = QLineEdit(dialog)
+    edit.insert("Số tờ 12")
+    seen: list[object] = []
+
+    def inside_exec() -> None:
+        try:
+            qtbot.waitUntil(lambda: window.locked, timeout=5_000)
+            lock = _lock_dialog()
+            seen.append(QApplication.activeModalWidget() is lock)
+            qtbot.keyClicks(lock.password_edit, person.password)
+            lock.unlock_button.click()
+            qtbot.waitUntil(lambda: not window.locked, timeout=15_000)
+            seen.append((dialog.isVisible(), edit.text()))
+        except BaseException as exc:  # never leave exec() hanging
+            seen.append(exc)
+        finally:
+            dialog.done(QDialog.DialogCode.Accepted)
+
+    QTimer.singleShot(0, inside_exec)
+    assert dialog.exec() == QDialog.DialogCode.Accepted
+    assert seen == [True, (True, "Số tờ 12")]

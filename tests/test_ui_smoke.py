@@ -160,13 +160,24 @@ def test_summary_skips_what_the_role_may_not_read(ui_dsn):
         conn.execute(f'GRANT CONNECT ON DATABASE "{dbname}" TO {role}')
         conn.execute(f"GRANT USAGE ON SCHEMA cad TO {role}")
         conn.execute(f"GRANT SELECT ON cad.parcel TO {role}")
+    dsn = make_conninfo(ui_dsn, user=role, password="Viewer-pw-2026!")
     try:
-        s = fetch_summary(make_conninfo(ui_dsn, user=role, password="Viewer-pw-2026!"))
+        # Row-level security (0006): without an account the readable table shows no rows.
+        assert fetch_summary(dsn).counts == {"cad.parcel": 0}
+        with psycopg.connect(ui_dsn, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO sys.account (role_name, person_id_number, full_name, unit, "
+                "whole_province, must_change_password) "
+                "VALUES (%s, %s, 'Người Xem Thử', 'Thử nghiệm', true, false)",
+                (role, f"{os.getpid() % 10**12:012d}"),
+            )
+        s = fetch_summary(dsn)  # an account that reads the whole province
         assert s.user == role
         assert s.counts == {"cad.parcel": PARCELS_A + 3}  # no usage on ref, sys: skipped
         assert s.srid is None and s.province is None
     finally:
         with psycopg.connect(ui_dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM sys.account WHERE role_name = %s", (role,))
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
 
