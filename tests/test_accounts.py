@@ -758,3 +758,20 @@ def test_demo_accounts_are_idempotent_and_only_for_the_local_store(
         conn.commit()
         provision_demo_accounts(conn)
     assert account_row(demo_db, "demo_clerk")["state"] == "active"
+
+
+def test_hand_made_grants_and_logins_are_put_back_to_the_table(demo_db, person_factory):
+    viewer = person_factory(demo_db, rights={"cadastral": ["viewer"]}, whole_province=True)
+    locked = person_factory(demo_db)
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        # A superuser grants editing by hand, and "unlocks" a locked role by hand.
+        conn.execute(f'GRANT lr_cadastral_editor TO "{viewer.role}"')
+        conn.execute("SELECT sys.lock_internal(%s, 'administrator', 'thử')", (locked.role,))
+        conn.execute(f'ALTER ROLE "{locked.role}" LOGIN')
+    actions = {(r[0], r[1], r[2]) for r in enforce(demo_db)}
+    assert (viewer.role, "repair", "group roles -lr_cadastral_editor") in actions
+    assert (locked.role, "repair", "NOLOGIN set") in actions
+    assert group_roles(demo_db, viewer.role) == {"lr_person", "lr_cadastral_viewer"}
+    assert account_row(demo_db, locked.role)["rolcanlogin"] is False
+    # Repaired once: the next run leaves them alone.
+    assert all(r[0] not in (viewer.role, locked.role) for r in enforce(demo_db))

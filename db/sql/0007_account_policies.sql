@@ -1492,7 +1492,18 @@ BEGIN
     END LOOP;
 
     -- Passwords changed outside the API (ALTER ROLE … PASSWORD, psql's \password).
-    FOR v IN SELECT a.role_name FROM sys.account a WHERE a.state = 'active' ORDER BY 1 LOOP
+    -- Accounts made before this migration have no record yet: their verifier is taken as is.
+    INSERT INTO sys.account_secret (role_name, password_verifier)
+    SELECT a.role_name, p.rolpassword
+    FROM sys.account a JOIN pg_catalog.pg_authid p ON p.rolname = a.role_name
+    WHERE p.rolpassword IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM sys.account_secret s WHERE s.role_name = a.role_name);
+    FOR v IN SELECT a.role_name
+             FROM sys.account a
+             JOIN sys.account_secret s ON s.role_name = a.role_name
+             JOIN pg_catalog.pg_authid p ON p.rolname = a.role_name
+             WHERE a.state = 'active' AND p.rolpassword IS DISTINCT FROM s.password_verifier
+             ORDER BY 1 LOOP
         IF sys.lock_if_password_changed_outside(v.role_name) THEN
             role_name := v.role_name; action := 'lock'; reason := 'password changed outside the API';
             RETURN NEXT;
@@ -1510,7 +1521,28 @@ BEGIN
         reason := CASE WHEN v.state = 'active' THEN 'LOGIN restored' ELSE 'NOLOGIN set' END;
         RETURN NEXT;
     END LOOP;
-    FOR v IN SELECT a.role_name FROM sys.account a ORDER BY 1 LOOP
+    -- Group roles granted or revoked by hand: only the accounts that drifted are touched.
+    FOR v IN
+        WITH desired AS (
+            SELECT a.role_name, format('lr_%s_%s', r.subsystem, r.kind) AS grp
+            FROM sys.account a JOIN sys.account_right r ON r.role_name = a.role_name
+            WHERE a.state = 'active' AND NOT a.must_change_password
+        ), actual AS (
+            SELECT a.role_name, g.rolname::text AS grp
+            FROM sys.account a
+            JOIN pg_catalog.pg_roles u ON u.rolname = a.role_name
+            JOIN pg_catalog.pg_auth_members m ON m.member = u.oid
+            JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+            WHERE g.rolname IN (SELECT sys.group_roles())
+        )
+        SELECT d.role_name FROM ((SELECT * FROM desired EXCEPT SELECT * FROM actual)
+                                 UNION ALL
+                                 (SELECT * FROM actual EXCEPT SELECT * FROM desired)) AS d
+        UNION
+        SELECT a.role_name FROM sys.account a JOIN pg_catalog.pg_roles u ON u.rolname = a.role_name
+        WHERE NOT pg_catalog.pg_has_role(u.oid, 'lr_person', 'MEMBER')
+        ORDER BY 1
+    LOOP
         v_changes := sys.sync_grants(v.role_name);
         IF v_changes <> '{}' THEN
             PERFORM sys.audit_security('RIGHTS_CHANGE', v.role_name,
