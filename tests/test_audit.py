@@ -124,6 +124,14 @@ def test_insert_update_delete_one_entry_each_as_owner(db):
     assert dele[5]["value"] == 20 and dele[6] is None
 
 
+def test_truncate_of_a_data_table_is_one_entry(db):
+    with psycopg.connect(db, autocommit=True) as conn:
+        start = last_id(conn)
+        conn.execute("TRUNCATE ref.admin_unit_succession")
+        rows = entries_after(conn, start)
+    assert [(r[2], r[3]) for r in rows] == [("TRUNCATE", "ref.admin_unit_succession")]
+
+
 def test_person_through_definer_function_is_the_actor(db, person_factory):
     clerk = person_factory(db, rights={"cadastral": ["editor"]}, whole_province=True)
     with psycopg.connect(clerk.dsn, autocommit=True) as conn:
