@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import psycopg
 import psycopg.sql
 import pytest
-from client_accounts import install_standin, prepare_person
+from client_accounts import prepare_person
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QVBoxLayout, QWidget
@@ -39,7 +39,6 @@ def lock_db(owner_dsn: str) -> Iterator[str]:
     dsn = make_conninfo(owner_dsn, dbname=name)
     try:
         migrate(dsn, srid=9212)
-        install_standin(dsn)
         yield dsn
     finally:
         with psycopg.connect(owner_dsn, autocommit=True) as conn:
@@ -55,7 +54,7 @@ def signed_in_window(qtbot, qapp, lock_db, person_factory):
     ensure_fonts(qapp)
     install_language(qapp, "vi")
     person = person_factory(lock_db, rights={"cadastral": ["editor"]})
-    prepare_person(lock_db, person.role, person.password, full_name="Lê Văn Khoa")
+    prepare_person(lock_db, person.role, full_name="Lê Văn Khoa")
     p = conninfo_to_dict(lock_db)
     profile = Profile("local", p["host"], int(p["port"]), p["dbname"], "disable", builtin=True)
     session = sign_in(profile, person.role, person.password)

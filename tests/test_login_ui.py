@@ -19,7 +19,6 @@ import psycopg
 import psycopg.sql
 import pytest
 from client_accounts import (
-    install_standin,
     lock_account,
     prepare_person,
     totp_now,
@@ -71,7 +70,6 @@ def accounts_db(owner_dsn: str) -> Iterator[str]:
         migrate(dsn, srid=9212)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(SEED.format(a=PARCELS["25432"], b=PARCELS["25435"]))
-        install_standin(dsn)
         yield dsn
     finally:
         with psycopg.connect(owner_dsn, autocommit=True) as conn:
@@ -168,7 +166,7 @@ def test_sign_in_shows_the_person_and_works_as_them(
     caplog.set_level(logging.DEBUG)  # psycopg logs connection attempts at DEBUG
     commune = _commune(accounts_db, "25432")
     person = person_factory(accounts_db, rights={"cadastral": ["viewer"]}, communes=[commune])
-    prepare_person(accounts_db, person.role, person.password, full_name="Trần Thị Hoà")
+    prepare_person(accounts_db, person.role, full_name="Trần Thị Hoà")
     flow = flow_factory()
     assert flow.login.windowTitle() == "Đăng nhập LandRec"
     assert flow.login.password_edit.echoMode() == flow.login.password_edit.EchoMode.Password
@@ -273,7 +271,7 @@ def test_unreachable_and_silent_servers(qtbot, vi, tmp_path):
 # -- first login: the password change ---------------------------------------------------------
 def test_first_login_forces_a_password_change(qtbot, flow_factory, accounts_db, person_factory):
     person = person_factory(accounts_db, rights={"cadastral": ["editor"]})
-    prepare_person(accounts_db, person.role, person.password, must_change=True)
+    prepare_person(accounts_db, person.role, must_change=True)
     weak = "abc12345"
     # What the server says about the weak password, asked directly (changes nothing).
     with psycopg.connect(person.dsn) as conn, pytest.raises(psycopg.Error) as direct:
@@ -322,7 +320,7 @@ def test_first_login_forces_a_password_change(qtbot, flow_factory, accounts_db, 
 
 def test_refusing_the_change_returns_to_the_login(qtbot, flow_factory, accounts_db, person_factory):
     person = person_factory(accounts_db, rights={"cadastral": ["viewer"]})
-    prepare_person(accounts_db, person.role, person.password, must_change=True)
+    prepare_person(accounts_db, person.role, must_change=True)
     flow = flow_factory()
     _type_credentials(qtbot, flow, person.role, person.password)
     with qtbot.assertNotEmitted(flow.signed_in, wait=100):
@@ -336,7 +334,7 @@ def test_refusing_the_change_returns_to_the_login(qtbot, flow_factory, accounts_
 # -- administrators: TOTP -----------------------------------------------------------------------
 def test_administrator_needs_the_totp_code(qtbot, flow_factory, accounts_db, person_factory):
     admin = person_factory(accounts_db, rights={"admin": ["administrator"]}, whole_province=True)
-    prepare_person(accounts_db, admin.role, admin.password, totp=True)
+    prepare_person(accounts_db, admin.role, totp=True)
     flow = flow_factory()
     _type_credentials(qtbot, flow, admin.role, admin.password)
     flow.login.sign_in_button.click()
@@ -380,7 +378,7 @@ def test_administrator_may_skip_with_administration_locked(
     qtbot, flow_factory, accounts_db, person_factory
 ):
     admin = person_factory(accounts_db, rights={"admin": ["administrator"]})
-    prepare_person(accounts_db, admin.role, admin.password, totp=True)
+    prepare_person(accounts_db, admin.role, totp=True)
     flow = flow_factory()
     _type_credentials(qtbot, flow, admin.role, admin.password)
     flow.login.sign_in_button.click()

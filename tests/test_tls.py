@@ -23,7 +23,6 @@ from pathlib import Path
 import psycopg
 import psycopg.sql
 import pytest
-from client_accounts import install_standin
 
 from app.config import REPO_ROOT
 from app.errors import UserFacingError
@@ -102,7 +101,6 @@ def tls_store(store_factory, pki) -> Iterator[LocalStore]:
     store.init()
     store.start()
     migrate(store.dsn())
-    install_standin(store.dsn())
     store.enable_tls(pki.cert, pki.key)
     yield store
 
@@ -280,38 +278,44 @@ def test_run_signs_in_headless_over_tls(tls_store, pki, person_factory, tmp_path
 
 
 def test_demo_signs_in_as_the_demo_clerk(tls_store, tmp_path):
-    demo_password = "Demo-Thu-Nghiem-2026!"
+    from app.security.accounts import DEMO_PASSWORDS, demo_accounts
+
+    shot = tmp_path / "demo.png"
+    args = [sys.executable, "-m", "app.cli", "demo", "--store-dir", str(tls_store.directory)]
+
+    def demo() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*args, "--screenshot", str(shot)],
+            cwd=REPO_ROOT,
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+
+    # Before 'landrec demo-accounts': said plainly, and the store opens as its owner.
+    first = demo()
+    assert first.returncode == 0, first.stderr
+    assert "no demo accounts yet" in first.stderr and shot.is_file()
+
     with psycopg.connect(tls_store.dsn(), autocommit=True) as conn:
         conn.execute(
-            psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE lr_person").format(
-                psycopg.sql.Identifier(DEMO_CLERK), psycopg.sql.Literal(demo_password)
-            )
+            "INSERT INTO ref.admin_unit (level, code, name, kind, valid_from) "
+            "VALUES ('province', '70', 'Bình Phước', 'tỉnh', '1997-01-01')"
         )
         conn.execute(
-            "INSERT INTO sys.account (role_name, person_id_number, full_name, unit, "
-            "whole_province, must_change_password, password_changed_at) "
-            "VALUES (%s, '000000000001', 'Cán bộ Demo', 'Văn phòng đăng ký đất đai', true, "
-            "false, now())",
-            (DEMO_CLERK,),
+            "INSERT INTO ref.admin_unit (level, code, name, kind, parent_id, valid_from) "
+            "SELECT 'commune', '25432', 'Tân Thành', 'xã', id, '2025-07-01' "
+            "FROM ref.admin_unit WHERE level = 'province'"
         )
-    shot = tmp_path / "demo.png"
-    started = time.time()
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "app.cli", "demo",
-            "--store-dir", str(tls_store.directory), "--screenshot", str(shot),
-        ],
-        cwd=REPO_ROOT,
-        env=_env(tmp_path, LANDREC_DEMO_PASSWORD=demo_password),
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "store owner" not in result.stderr
-    assert shot.is_file()
-    # The server saw the demo clerk sign in (log_connections, jsonlog).
+    demo_accounts(tls_store.directory)  # what 'landrec demo-accounts' does
+    shot.unlink()
+    second = demo()
+    assert second.returncode == 0, second.stderr
+    assert "store owner" not in second.stderr and shot.is_file()
+    assert DEMO_PASSWORDS[DEMO_CLERK] not in second.stdout + second.stderr
+    # The server saw the demo clerk sign in with the published password (jsonlog).
     deadline = time.time() + 10
     while f"user={DEMO_CLERK}" not in _server_log(tls_store) and time.time() < deadline:
         time.sleep(0.2)
-    assert f"user={DEMO_CLERK}" in _server_log(tls_store), f"no sign-in since {started}"
+    assert f"user={DEMO_CLERK}" in _server_log(tls_store)
