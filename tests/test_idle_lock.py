@@ -96,7 +96,7 @@ def _failed_logins(local_store, role: str) -> int:
 
 
 def test_lock_engages_and_unlocks_with_the_right_password_only(
-    qtbot, signed_in_window, local_store
+    qtbot, signed_in_window, local_store, lock_db
 ):
     window, person = signed_in_window
     dialog, edit = _editor_dialog(window)
@@ -134,6 +134,15 @@ def test_lock_engages_and_unlocks_with_the_right_password_only(
     while _failed_logins(local_store, person.role) <= before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _failed_logins(local_store, person.role) == before + 1
+    # … which the lockout agent counts against the account like any other (DESIGN P5).
+    from app.security.agent import Agent
+
+    Agent(lock_db, local_store.log_dir).process_once()
+    with psycopg.connect(lock_db) as conn:
+        failed = conn.execute(
+            "SELECT failed_logins FROM sys.account WHERE role_name = %s", (person.role,)
+        ).fetchone()
+    assert failed == (1,)
 
     # The right password: everything is as it was.
     qtbot.keyClicks(lock.password_edit, person.password)
@@ -182,7 +191,10 @@ def test_lock_now_from_the_menu(qtbot, qapp, lock_db, person_factory, tmp_path):
     action.trigger()
     assert window.locked
     lock = _lock_dialog()
-    assert "15 phút" in lock.findChild(QLabel, "lockText").text()
+    assert lock.findChild(QLabel, "lockText").text() == (
+        "Phiên làm việc của Người Thử Nghiệm đã được khóa. Hãy nhập mật khẩu để tiếp tục; "
+        "công việc chưa lưu vẫn được giữ nguyên."
+    )
     qtbot.keyClicks(lock.password_edit, person.password)
     lock.password_edit.returnPressed.emit()
     qtbot.waitUntil(lambda: not window.locked, timeout=15_000)

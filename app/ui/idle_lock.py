@@ -81,20 +81,26 @@ class LockDialog(QDialog):
     unlock_requested = Signal(str)
     quit_requested = Signal()
 
-    def __init__(self, name: str, minutes: float, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, minutes: float | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lockDialog")
         self.setWindowTitle(translate("IdleLock", "Session locked"))
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.setMinimumWidth(420)
         self.allow_close = False
-        text = QLabel(
-            translate(
+        if minutes is None:  # locked on request (File menu, Ctrl+L)
+            sentence = translate(
+                "IdleLock",
+                "The session of {name} is locked. Enter the password to continue; unsaved "
+                "work is kept.",
+            ).format(name=name)
+        else:
+            sentence = translate(
                 "IdleLock",
                 "The session of {name} was locked after {minutes} minutes without "
                 "activity. Enter the password to continue; unsaved work is kept.",
             ).format(name=name, minutes=_minutes(minutes))
-        )
+        text = QLabel(sentence)
         text.setObjectName("lockText")
         text.setWordWrap(True)
         self.password_edit = QLineEdit()
@@ -162,7 +168,7 @@ def _alive(widget: QWidget | None) -> bool:
 
 
 def _minutes(minutes: float) -> str:
-    return str(int(minutes)) if minutes >= 1 and float(minutes).is_integer() else f"{minutes:g}"
+    return str(round(minutes)) if minutes >= 1 else f"{minutes:.2g}"
 
 
 class IdleLock(QObject):
@@ -242,7 +248,7 @@ class IdleLock(QObject):
         self._covers.clear()
 
     # -- locking --------------------------------------------------------------------------------
-    def lock(self) -> None:
+    def lock(self, manual: bool = False) -> None:
         if self.locked:
             return
         self.locked = True
@@ -257,7 +263,8 @@ class IdleLock(QObject):
             self._on_lock()
         account = self.session.account
         name = account.full_name if account is not None else self.session.user
-        self.dialog = LockDialog(name, self.interval_ms / 60_000, self.window)
+        minutes = None if manual else self.interval_ms / 60_000
+        self.dialog = LockDialog(name, minutes, self.window)
         self.dialog.unlock_requested.connect(self._check)
         self.dialog.quit_requested.connect(self._quit)
         self.dialog.show()

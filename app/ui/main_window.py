@@ -411,7 +411,7 @@ class MainWindow(QMainWindow):
 
     def lock_now(self) -> None:
         if self.idle_lock is not None:
-            self.idle_lock.lock()
+            self.idle_lock.lock(manual=True)
 
     def _locked(self) -> None:
         self.timer.stop()  # no store checks without the password

@@ -67,6 +67,10 @@
         <translation>Phiên làm việc đã khóa</translation>
     </message>
     <message>
+        <source>The session of {name} is locked. Enter the password to continue; unsaved work is kept.</source>
+        <translation>Phiên làm việc của {name} đã được khóa. Hãy nhập mật khẩu để tiếp tục; công việc chưa lưu vẫn được giữ nguyên.</translation>
+    </message>
+    <message>
         <source>The session of {name} was locked after {minutes} minutes without activity. Enter the password to continue; unsaved work is kept.</source>
         <translation>Phiên làm việc của {name} đã bị khóa sau {minutes} phút không thao tác. Hãy nhập mật khẩu để tiếp tục; công việc chưa lưu vẫn được giữ nguyên.</translation>
     </message>
