@@ -434,3 +434,32 @@ def test_password_in_environment_is_not_read_by_the_dialog(monkeypatch, profiles
     assert flow.login.password_edit.text() == ""
     assert os.environ["LANDREC_PASSWORD"] not in flow.login.user_edit.text()
     flow.login.close()
+
+
+def test_profiles_dialog_saves_verified_remote_profiles(qtbot, vi, tmp_path, accounts_db):
+    from app.ui.login import ProfilesDialog
+
+    store = ProfileStore(tmp_path / "cfg", store_dir=tmp_path / "none").load()
+    store.profiles = [_local_profile(accounts_db)]
+    dialog = ProfilesDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.editor.isEnabled()  # the built-in profile is read-only
+    modes = [dialog.tls.itemData(i) for i in range(dialog.tls.count())]
+    assert "verify-full" in modes and "require" not in modes and "prefer" not in modes
+    dialog._new()
+    assert dialog.tls.currentData() == "verify-full"
+    qtbot.keyClicks(dialog.name, "So TNMT")
+    qtbot.keyClicks(dialog.host, "db.stnmt.example.vn")
+    dialog.port.setValue(6432)
+    assert dialog.save_current()
+    saved = ProfileStore(tmp_path / "cfg", store_dir=tmp_path / "none").load().get("So TNMT")
+    assert (saved.host, saved.port, saved.tls_mode) == ("db.stnmt.example.vn", 6432, "verify-full")
+    dialog._new()
+    qtbot.keyClicks(dialog.name, "Sai")
+    qtbot.keyClicks(dialog.host, "bad host; --")
+    assert not dialog.save_current()
+    assert dialog.message.text() == (
+        "Chưa lưu được: Địa chỉ máy chủ phải là tên máy hoặc địa chỉ IP."
+    )
+    dialog.close()

@@ -422,7 +422,10 @@ class ProfilesDialog(QDialog):
         try:
             self.profiles.put(profile, old_name=self._editing)
             self.profiles.save()
-        except (ProfileError, OSError) as exc:
+        except ProfileError as exc:
+            self.message.setText(_profile_problem(exc))
+            return False
+        except OSError as exc:
             self.message.setText(translate("Login", "Not saved: {error}").format(error=exc))
             return False
         self._reload(profile.name)
@@ -440,6 +443,26 @@ class ProfilesDialog(QDialog):
             self.profiles.remove(self._editing)
             self.profiles.save()
             self._reload()
+
+
+def _profile_problem(exc: ProfileError) -> str:
+    """The Vietnamese sentence for a refused profile, by the field at fault."""
+    texts = {
+        "name": translate(
+            "Login", "The profile name must have 1–80 characters and differ from the others."
+        ),
+        "host": translate("Login", "The host must be a host name or an IP address."),
+        "port": translate("Login", "The port must be between 1 and 65535."),
+        "database": translate("Login", "The database name must have 1–63 characters."),
+        "tls_mode": translate(
+            "Login", "A remote server must be verified: TLS mode verify-full or verify-ca."
+        ),
+        "ca_file": translate("Login", "The CA file does not exist."),
+    }
+    text = texts.get(exc.field_name or "")
+    if text is None:
+        return translate("Login", "Not saved: {error}").format(error=exc)
+    return translate("Login", "Not saved: {error}").format(error=text)
 
 
 class SignInFlow(QObject):

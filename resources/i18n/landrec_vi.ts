@@ -246,6 +246,30 @@
         <translation>Xóa hồ sơ {name}?</translation>
     </message>
     <message>
+        <source>The profile name must have 1–80 characters and differ from the others.</source>
+        <translation>Tên hồ sơ phải có 1–80 ký tự và khác tên các hồ sơ khác.</translation>
+    </message>
+    <message>
+        <source>The host must be a host name or an IP address.</source>
+        <translation>Địa chỉ máy chủ phải là tên máy hoặc địa chỉ IP.</translation>
+    </message>
+    <message>
+        <source>The port must be between 1 and 65535.</source>
+        <translation>Cổng phải nằm trong khoảng 1–65535.</translation>
+    </message>
+    <message>
+        <source>The database name must have 1–63 characters.</source>
+        <translation>Tên cơ sở dữ liệu phải có 1–63 ký tự.</translation>
+    </message>
+    <message>
+        <source>A remote server must be verified: TLS mode verify-full or verify-ca.</source>
+        <translation>Máy chủ từ xa phải được xác minh: chế độ TLS verify-full hoặc verify-ca.</translation>
+    </message>
+    <message>
+        <source>The CA file does not exist.</source>
+        <translation>Không tìm thấy tệp CA.</translation>
+    </message>
+    <message>
         <source>You must change the password before using LandRec.</source>
         <translation>Bạn phải đổi mật khẩu trước khi sử dụng LandRec.</translation>
     </message>
