@@ -775,3 +775,50 @@ def test_hand_made_grants_and_logins_are_put_back_to_the_table(demo_db, person_f
     assert account_row(demo_db, locked.role)["rolcanlogin"] is False
     # Repaired once: the next run leaves them alone.
     assert all(r[0] not in (viewer.role, locked.role) for r in enforce(demo_db))
+
+
+def test_bad_input_to_every_other_admin_function_changes_nothing(demo_db, admin, api_accounts):
+    role, _ = create_account(admin, api_accounts, demo_db, {"cadastral": ["viewer"]})
+    evil = "x'; DROP TABLE sys.account; --"
+    calls = [
+        ("SELECT admin.set_rights(%s, %s)", (None, "{}"), "Tên đăng nhập"),
+        ("SELECT admin.set_rights(%s, %s)", ("y" * 10_000, "{}"), "Tên đăng nhập"),
+        ("SELECT admin.set_rights(%s, %s)", (evil, "{}"), "Không có tài khoản"),
+        ("SELECT admin.set_rights(%s, %s)", (role, None), "Quyền"),
+        ("SELECT admin.set_rights(%s, %s)", (role, '{"admin": ["root"]}'), "Loại tài khoản"),
+        ("SELECT admin.set_areas(%s, %s, %s)", (role, None, None), "toàn tỉnh"),
+        ("SELECT admin.set_areas(%s, %s, %s)", (role, [10**15], False), "không tồn tại"),
+        ("SELECT admin.lock_account(%s, %s)", (role, None), "Lý do khóa"),
+        ("SELECT admin.lock_account(%s, %s)", (role, "z" * 10_000), "dài quá"),
+        ("SELECT admin.lock_account(%s, %s)", (evil, "lý do"), "Không có tài khoản"),
+        ("SELECT admin.unlock_account(%s)", (None,), "Tên đăng nhập"),
+        ("SELECT admin.unlock_account(%s)", (role,), "không bị khóa"),
+        ("SELECT admin.reset_password(%s)", (evil,), "Không có tài khoản"),
+        ("SELECT admin.disable_account(%s, %s)", (role, "  "), "Lý do vô hiệu hóa"),
+        ("SELECT admin.issue_totp(%s)", (None,), "Tên đăng nhập"),
+        ("SELECT admin.create_project(%s, %s, %s)", (None, "a", "b"), "Mã dự án"),
+        ("SELECT admin.create_project(%s, %s, %s)", (evil, "a", "b"), "Mã dự án"),
+        ("SELECT admin.set_project_state(%s, %s)", ("nope", "nghiem_thu"), "Không có dự án"),
+        ("SELECT admin.set_project_state(%s, %s)", ("nope", None), "Trạng thái dự án"),
+        ("SELECT admin.set_policy(%s, %s)", (None, "5"), "Không có chính sách"),
+        ("SELECT admin.set_policy(%s, %s)", (evil, "5"), "Không có chính sách"),
+    ]
+    snapshot_sql = (
+        "SELECT (SELECT jsonb_agg(a ORDER BY role_name) FROM sys.account a), "
+        "(SELECT jsonb_agg(r ORDER BY r) FROM sys.account_right r), "
+        "(SELECT jsonb_agg(s ORDER BY key) FROM sys.setting s), "
+        "(SELECT count(*) FROM sys.contractor_project)"
+    )
+    with psycopg.connect(demo_db) as conn:
+        before = conn.execute(snapshot_sql).fetchone()
+    for sql, params, words in calls:
+        with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
+            admin.execute(sql, params)
+        assert words in err.value.diag.message_primary, (sql, params, err.value)
+    with psycopg.connect(demo_db) as conn:
+        assert conn.execute(snapshot_sql).fetchone() == before
+    with (  # the agent's functions too
+        pytest.raises(psycopg.errors.InvalidParameterValue),
+        psycopg.connect(demo_db) as conn,
+    ):
+        conn.execute("SELECT admin.record_login_failure(NULL, now(), NULL)")

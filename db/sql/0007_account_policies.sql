@@ -1035,6 +1035,7 @@ DECLARE
 BEGIN
     PERFORM sys.require_admin();
     v := sys.target_account(p_role);
+    PERFORM sys.parse_rights(p_rights);  -- a clear message for bad JSON comes first
     IF v.state = 'disabled' THEN
         RAISE EXCEPTION 'Tài khoản "%" đã bị vô hiệu hóa.', v.role_name USING ERRCODE = '22023';
     END IF;
