@@ -504,3 +504,27 @@ def test_decode_twkb_handles_holes_multiparts_and_empties(demo_db):
     assert [g.geom_type for g in decoded] == ["MultiPolygon"] * len(shapes)
     assert all(shapely.equals_exact(decoded, expected, tolerance=0.006))
     assert decode_twkb([]).shape == (0,)
+
+
+# --- the migration itself ------------------------------------------------------------------
+def test_0006_applies_to_a_store_already_at_the_other_heads(fresh_db):
+    """Upgrading a store that already has the audit triggers (0005) must work: 0006 writes
+    no audited rows, which would leave a deferred trigger event pending on audit.chain_head
+    and make migrate()'s ownership pass fail in the same transaction."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from app.store.migrate import _engine, alembic_config, migrate
+
+    cfg = alembic_config()
+    others = [h for h in ScriptDirectory.from_config(cfg).get_heads() if h != "0006"]
+    with _engine(fresh_db).connect() as conn:
+        cfg.attributes["connection"] = conn
+        cfg.attributes["srid"] = 9212
+        for head in others:
+            command.upgrade(cfg, head)
+        conn.commit()
+    result = migrate(fresh_db)
+    assert "0006" in result.after.split("+")
+    assert rows(fresh_db, "SELECT to_regprocedure('api.update_parcel(bigint, integer, text, "
+                "numeric, bigint)') IS NOT NULL")[0][0]  # fmt: skip
