@@ -822,3 +822,46 @@ def test_bad_input_to_every_other_admin_function_changes_nothing(demo_db, admin,
         psycopg.connect(demo_db) as conn,
     ):
         conn.execute("SELECT admin.record_login_failure(NULL, now(), NULL)")
+
+
+def test_a_hand_written_looser_policy_is_clamped_to_the_regulation(demo_db):
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO sys.setting (key, value, description) "
+            "VALUES ('policy.max_failed_logins', '50', 'by hand') "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
+        try:
+            assert conn.execute("SELECT sys.policy_int('policy.max_failed_logins')").fetchone() == (
+                5,
+            )
+            conn.execute(
+                "UPDATE sys.setting SET value = '\"x\"' WHERE key = 'policy.max_failed_logins'"
+            )
+            assert conn.execute("SELECT sys.policy_int('policy.max_failed_logins')").fetchone() == (
+                5,
+            )
+        finally:
+            conn.execute("DELETE FROM sys.setting WHERE key = 'policy.max_failed_logins'")
+
+
+def test_0007_applies_to_a_store_already_at_the_other_heads(fresh_db):
+    """A store upgraded from 0005/0006 (audit triggers in place) takes 0007: the migration
+    writes no audited rows, which would break migrate()'s ownership pass."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from app.store.migrate import _engine, alembic_config, migrate
+
+    cfg = alembic_config()
+    others = [h for h in ScriptDirectory.from_config(cfg).get_heads() if h != "0007"]
+    with _engine(fresh_db).connect() as conn:
+        cfg.attributes["connection"] = conn
+        cfg.attributes["srid"] = 9212
+        for head in others:
+            command.upgrade(cfg, head)
+        conn.commit()
+    assert "0007" in migrate(fresh_db).after.split("+")
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM sys.common_password").fetchone()[0] > 500
+        assert conn.execute("SELECT sys.policy_int('policy.lockout_minutes')").fetchone() == (15,)

@@ -139,7 +139,11 @@ def test_wrong_codes_count_like_failed_logins(migrated_db, admin, local_store):
     agent = Agent(migrated_db, local_store.log_dir)
     agent.process_once()
     with psycopg.connect(migrated_db, autocommit=True) as conn:
-        conn.execute("UPDATE sys.setting SET value = '2' WHERE key = 'policy.max_failed_logins'")
+        conn.execute(  # an override row, as admin.set_policy writes it
+            "INSERT INTO sys.setting (key, value, description) "
+            "VALUES ('policy.max_failed_logins', '2', 'test') "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
     try:
         live = psycopg.connect(admin.dsn, autocommit=True)
         for _ in range(2):
@@ -162,6 +166,4 @@ def test_wrong_codes_count_like_failed_logins(migrated_db, admin, local_store):
         live.close()
     finally:
         with psycopg.connect(migrated_db, autocommit=True) as conn:
-            conn.execute(
-                "UPDATE sys.setting SET value = '5' WHERE key = 'policy.max_failed_logins'"
-            )
+            conn.execute("DELETE FROM sys.setting WHERE key = 'policy.max_failed_logins'")

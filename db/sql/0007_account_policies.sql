@@ -12,7 +12,7 @@
 --     is ALTER ROLE … NOLOGIN plus the end of the role's sessions, so psql is locked too;
 --   * administrator functions need the TOTP second factor verified in the same session.
 -- Policies live in sys.setting ('policy.*'); admin.set_policy may tighten them, never
--- loosen them beyond the regulation (sys.policy_bound).
+-- loosen them beyond the regulation (sys.policy holds defaults and bounds).
 --
 -- Failed logins never reach SQL (DESIGN P5): app/security/agent.py reads the server's
 -- jsonlog and reports them through admin.record_login_failure / admin.record_login.
@@ -46,41 +46,35 @@ GRANT SET ON PARAMETER log_min_error_statement TO landrec_owner;
 ------------------------------------------------------------------------------------------
 -- Policies
 ------------------------------------------------------------------------------------------
-INSERT INTO sys.setting (key, value, description) VALUES
-    ('policy.password_min_length', '9',
-     'Mật khẩu dài ít nhất (ký tự) — TT 03/2017, TCVN 14423:2026: hơn 8 ký tự'),
-    ('policy.password_history', '5', 'Không dùng lại một trong ngần ấy mật khẩu gần nhất'),
-    ('policy.temp_password_length', '12', 'Độ dài mật khẩu tạm thời do hệ thống cấp'),
-    ('policy.first_change_days', '7',
-     'Khóa tài khoản mới nếu không đổi mật khẩu tạm trong ngần ấy ngày'),
-    ('policy.unused_days', '30', 'Khóa tài khoản không sử dụng trong ngần ấy ngày'),
-    ('policy.max_failed_logins', '5', 'Khóa sau ngần ấy lần đăng nhập sai liên tiếp'),
-    ('policy.failed_login_window_minutes', '1440',
-     'Các lần đăng nhập sai cũ hơn ngần ấy phút không còn được tính'),
-    ('policy.lockout_minutes', '15', 'Thời gian khóa sau khi đăng nhập sai quá số lần'),
-    ('policy.idle_lock_minutes', '15', 'Khóa phiên làm việc sau ngần ấy phút không thao tác'),
-    ('policy.idle_lock_minutes_admin', '5',
-     'Khóa phiên của quản trị viên sau ngần ấy phút không thao tác')
-ON CONFLICT (key) DO NOTHING;
-
--- The range each policy may take: the regulation is the loosest end.
-CREATE TABLE sys.policy_bound (
-    key        text PRIMARY KEY REFERENCES sys.setting,
-    min_value  integer NOT NULL,
-    max_value  integer NOT NULL,
-    CHECK (min_value <= max_value)
+-- Defaults and bounds live here; an override is a sys.setting row with the same key,
+-- written by admin.set_policy. This migration writes no sys.setting row: sys.setting is
+-- audited (0005), and an audited write would leave a deferred trigger event pending on
+-- audit.chain_head, breaking migrate()'s ownership pass in the same transaction.
+-- The effective value is clamped to [min_value, max_value] whoever wrote the row: the
+-- regulation is the loosest end.
+CREATE TABLE sys.policy (
+    key            text PRIMARY KEY CHECK (key ~ '^policy\.[a-z_]+$'),
+    default_value  integer NOT NULL,
+    min_value      integer NOT NULL,
+    max_value      integer NOT NULL,
+    description    text NOT NULL,
+    CHECK (default_value BETWEEN min_value AND max_value)
 );
-INSERT INTO sys.policy_bound VALUES
-    ('policy.password_min_length', 9, 64),
-    ('policy.password_history', 5, 24),
-    ('policy.temp_password_length', 12, 32),
-    ('policy.first_change_days', 1, 7),
-    ('policy.unused_days', 1, 30),
-    ('policy.max_failed_logins', 1, 5),
-    ('policy.failed_login_window_minutes', 15, 10080),
-    ('policy.lockout_minutes', 15, 10080),
-    ('policy.idle_lock_minutes', 1, 15),
-    ('policy.idle_lock_minutes_admin', 1, 5);
+INSERT INTO sys.policy VALUES
+    ('policy.password_min_length', 9, 9, 64,
+     'Mật khẩu dài ít nhất (ký tự) — TT 03/2017, TCVN 14423:2026: hơn 8 ký tự'),
+    ('policy.password_history', 5, 5, 24, 'Không dùng lại một trong ngần ấy mật khẩu gần nhất'),
+    ('policy.temp_password_length', 12, 12, 32, 'Độ dài mật khẩu tạm thời do hệ thống cấp'),
+    ('policy.first_change_days', 7, 1, 7,
+     'Khóa tài khoản mới nếu không đổi mật khẩu tạm trong ngần ấy ngày'),
+    ('policy.unused_days', 30, 1, 30, 'Khóa tài khoản không sử dụng trong ngần ấy ngày'),
+    ('policy.max_failed_logins', 5, 1, 5, 'Khóa sau ngần ấy lần đăng nhập sai liên tiếp'),
+    ('policy.failed_login_window_minutes', 1440, 15, 10080,
+     'Các lần đăng nhập sai cũ hơn ngần ấy phút không còn được tính'),
+    ('policy.lockout_minutes', 15, 15, 10080, 'Thời gian khóa sau khi đăng nhập sai quá số lần'),
+    ('policy.idle_lock_minutes', 15, 1, 15, 'Khóa phiên làm việc sau ngần ấy phút không thao tác'),
+    ('policy.idle_lock_minutes_admin', 5, 1, 5,
+     'Khóa phiên của quản trị viên sau ngần ấy phút không thao tác');
 
 ------------------------------------------------------------------------------------------
 -- Account state added by this part
@@ -146,7 +140,13 @@ CREATE TABLE sys.agent_log_position (
 ------------------------------------------------------------------------------------------
 CREATE FUNCTION sys.policy_int(p_key text) RETURNS integer
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-RETURN (SELECT (s.value #>> '{}')::integer FROM sys.setting s WHERE s.key = p_key);
+RETURN (
+    SELECT greatest(p.min_value, least(p.max_value, coalesce(
+        (SELECT (s.value #>> '{}')::integer FROM sys.setting s
+         WHERE s.key = p.key AND s.value #>> '{}' ~ '^[0-9]{1,6}$'),
+        p.default_value)))
+    FROM sys.policy p WHERE p.key = p_key
+);
 
 -- Every security event goes to the hash-chained audit log (migration 0005).
 CREATE FUNCTION sys.audit_security(p_action text, p_target text, p_detail jsonb)
@@ -1249,17 +1249,17 @@ $fn$;
 CREATE FUNCTION admin.set_policy(p_key text, p_value jsonb) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    v_bound sys.policy_bound;
-    v_old jsonb;
+    v_bound sys.policy;
+    v_old integer;
     v_int integer;
 BEGIN
     PERFORM sys.require_admin();
-    SELECT * INTO v_bound FROM sys.policy_bound WHERE key = p_key;
+    SELECT * INTO v_bound FROM sys.policy WHERE key = p_key;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'Không có chính sách "%".', coalesce(left(p_key, 60), 'NULL')
             USING ERRCODE = '22023',
                   HINT = 'Policies: ' || (SELECT string_agg(key, ', ' ORDER BY key)
-                                          FROM sys.policy_bound);
+                                          FROM sys.policy);
     END IF;
     IF p_value IS NULL OR jsonb_typeof(p_value) <> 'number'
        OR (p_value #>> '{}') !~ '^[0-9]{1,6}$' THEN
@@ -1273,8 +1273,10 @@ BEGIN
                   HINT = 'Policies may be tightened, never loosened beyond TCVN 14423:2026 '
                          'level 3 and the provincial regulations.';
     END IF;
-    SELECT value INTO v_old FROM sys.setting WHERE key = p_key FOR UPDATE;
-    UPDATE sys.setting SET value = to_jsonb(v_int), updated_at = now() WHERE key = p_key;
+    v_old := sys.policy_int(p_key);
+    INSERT INTO sys.setting AS s (key, value, description)
+    VALUES (p_key, to_jsonb(v_int), v_bound.description)
+    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now();
     PERFORM sys.audit_security('SETTING_CHANGE', p_key,
         jsonb_build_object('old', v_old, 'new', v_int));
 END
@@ -1604,7 +1606,7 @@ $fn$;
 ------------------------------------------------------------------------------------------
 REVOKE ALL ON sys.account_secret, sys.password_history, sys.common_password, sys.mfa_session,
     sys.agent_log_position FROM PUBLIC;
-GRANT SELECT ON sys.policy_bound TO lr_person;
+GRANT SELECT ON sys.policy TO lr_person;
 
 DO $grants$
 DECLARE
