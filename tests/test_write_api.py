@@ -636,3 +636,23 @@ def test_locked_or_other_subsystem_editor_is_refused(demo_db, person_factory, co
     error = refused(price_editor.dsn, update, (pid, version_of(demo_db, pid)))
     assert error.sqlstate == "42501"
     assert snapshot(demo_db, pid) == before
+
+
+def test_first_login_must_change_the_password_before_writing(
+    demo_db, person_factory, communes, parcels
+):
+    a, _ = communes
+    fresh = person_factory(demo_db, rights=EDITOR, communes=[a])
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE sys.account SET must_change_password = true WHERE role_name = %s",
+            (fresh.role,),
+        )
+    pid = parcels(a)
+    before = snapshot(demo_db, pid)
+    error = refused(
+        fresh.dsn, "SELECT api.update_parcel(%s, %s, 'Số 1', NULL)", (pid, version_of(demo_db, pid))
+    )
+    # The first-login rule lives in the helpers (0007); the API names the reason.
+    assert error.sqlstate == "28000" and "đổi mật khẩu" in error.diag.message_primary
+    assert snapshot(demo_db, pid) == before

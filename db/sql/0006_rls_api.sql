@@ -333,6 +333,13 @@ BEGIN
             USING ERRCODE = '28000', HINT = 'Ask an administrator to unlock the account.';
     ELSIF v_account.state <> 'active' THEN
         RAISE EXCEPTION 'Tài khoản % đã bị vô hiệu hóa', session_user USING ERRCODE = '28000';
+    ELSIF v_account.must_change_password AND EXISTS (
+              SELECT 1 FROM sys.account_right r
+              WHERE r.role_name = session_user AND r.subsystem = p_subsystem
+                AND (r.kind = p_kind OR p_kind = 'viewer')) THEN
+        -- Holds the right, but the helpers answer nothing until the first password change.
+        RAISE EXCEPTION 'Tài khoản % phải đổi mật khẩu tạm trước khi làm việc', session_user
+            USING ERRCODE = '28000', HINT = 'Change the temporary password first.';
     END IF;
     SELECT name_vi INTO v_subsystem FROM sys.subsystem WHERE code = p_subsystem;
     RAISE EXCEPTION 'Tài khoản % không có quyền % trong phân hệ %', session_user,
@@ -1215,7 +1222,10 @@ BEGIN
     JOIN cad.map_sheet s ON s.id = p.sheet_id
     WHERE p.geom OPERATOR(public.&&) public.ST_MakeEnvelope(p_minx, p_miny, p_maxx, p_maxy, @SRID@)
       AND p.retired_at IS NULL
-      AND (v_whole OR p.commune_id = ANY (v_units));
+      -- The sub-select keeps the area rule a filter on the rows the box found: folded to
+      -- "commune_id = ANY (…)" it would let the planner AND in a bitmap of the whole
+      -- commune (100 000+ entries) or skip the GiST index for a small commune.
+      AND ((SELECT v_whole) OR p.commune_id = ANY (v_units));
 END
 $fn$;
 
