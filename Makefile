@@ -54,9 +54,11 @@ store: venv
 	$(LANDREC) store start
 	$(LANDREC) db migrate
 
-# The demo province is loaded once; later runs see it and do nothing.
+# The demo province is loaded once; later runs see it and do nothing. The demo accounts
+# (demo_clerk, demo_officer, demo_approver, demo_admin; README) are made or refreshed.
 demo-data: store
 	@$(LANDREC) demo-data --parcels $(DEMO_PARCELS) --seed $(DEMO_SEED) --if-empty
+	$(LANDREC) demo-accounts
 
 lint: venv
 	$(BIN)/ruff check .

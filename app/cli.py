@@ -14,9 +14,11 @@ from app.errors import UserFacingError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.bench import cli as bench_cli
     from app.demo import cli as demo_cli
+    from app.security import cli as security_cli
+    from app.store import audit_cli, db_cli
     from app.store import cli as store_cli
-    from app.store import db_cli
     from app.ui import cli as ui_cli
 
     parser = argparse.ArgumentParser(
@@ -27,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     store_cli.register(sub)  # store init|start|stop|status|dsn|reset
     db_cli.register(sub)  # db migrate
     demo_cli.register(sub)  # demo-data
+    security_cli.register(sub)  # agent once|run, admin bootstrap, demo-accounts
+    audit_cli.register(sub)  # audit verify
+    bench_cli.register(sub)  # bench rls
     ui_cli.register(sub)  # demo, run
     return parser
 

@@ -201,3 +201,23 @@ def test_cli_if_empty_is_a_no_op(demo_db):
     )
     assert out.returncode == 0, out.stderr
     assert "nothing loaded" in out.stdout
+
+
+def test_replace_reloads_and_clears_account_areas(fresh_db, person_factory):
+    from app.store.migrate import migrate
+
+    migrate(fresh_db)
+    load_demo_province(fresh_db, parcels=500, seed=3)
+    commune = scalar(
+        fresh_db, "SELECT min(id) FROM ref.admin_unit WHERE level = 'commune' AND valid_to IS NULL"
+    )
+    officer = person_factory(fresh_db, {"cadastral": ["viewer"]}, [commune])
+    report = load_demo_province(fresh_db, parcels=500, seed=4, replace=True)
+    assert report.rows["cad.parcel"] == scalar(fresh_db, "SELECT count(*) FROM cad.parcel")
+    areas = scalar(
+        fresh_db, "SELECT count(*) FROM sys.account_area WHERE role_name = %s", (officer.role,)
+    )
+    accounts = scalar(
+        fresh_db, "SELECT count(*) FROM sys.account WHERE role_name = %s", (officer.role,)
+    )
+    assert (areas, accounts) == (0, 1)

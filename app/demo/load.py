@@ -68,7 +68,8 @@ def copy_rows(
 def check_migrated(conn: psycopg.Connection) -> None:
     version = None
     if conn.execute("SELECT to_regclass('sys.alembic_version')").fetchone()[0]:
-        version = conn.execute("SELECT version_num FROM sys.alembic_version").fetchone()[0]
+        rows = conn.execute("SELECT version_num FROM sys.alembic_version").fetchall()
+        version = "+".join(sorted(r[0] for r in rows)) or None
     if version != head_revision():
         raise UserFacingError(
             f"the database schema is at {version or 'nothing'}, not {head_revision()}; "
@@ -165,7 +166,9 @@ def load_demo_province(
             conn.execute("SET LOCAL session_replication_role = replica")
             if existing:
                 progress("deleting existing records …")
-                conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)}")
+                # Accounts' areas name the communes being replaced: they go too (run
+                # 'landrec demo-accounts' again); accounts themselves stay.
+                conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)}, sys.account_area")
                 # Versions of the deleted records would describe ids the new load reuses.
                 conn.execute(f"TRUNCATE {', '.join(HISTORY_TABLES)}")
             t1 = time.perf_counter()

@@ -86,6 +86,7 @@ def migrate(dsn: str, srid: int | None = None) -> MigrationResult:
             cfg.attributes["connection"] = conn
             cfg.attributes["srid"] = chosen
             command.upgrade(cfg, "heads")
+            conn.commit()  # audit triggers queued by a migration fire here, not mid-ALTER
             # Objects a superuser's migration created must belong to landrec_owner, or
             # SECURITY DEFINER functions would run with superuser rights.
             if conn.execute(text("SELECT to_regproc('sys.assign_ownership')")).scalar():
