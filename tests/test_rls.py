@@ -72,10 +72,7 @@ EXPECTED = {
     "cad.party": """
         WITH holder AS (
             SELECT r.party_id FROM cad.land_right r JOIN cad.parcel p ON p.id = r.parcel_id
-            WHERE p.commune_id = %(c)s
-            UNION
-            SELECT a.owner_id FROM cad.asset a JOIN cad.parcel p ON p.id = a.parcel_id
-            WHERE p.commune_id = %(c)s AND a.owner_id IS NOT NULL)
+            WHERE p.commune_id = %(c)s)
         SELECT party_id FROM holder
         UNION
         SELECT m.member_id FROM cad.party_member m JOIN holder h ON h.party_id = m.group_id""",
