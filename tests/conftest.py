@@ -249,7 +249,7 @@ class AccountTracker:
         with psycopg.connect(db_dsn, autocommit=True) as conn:
             conn.execute(
                 "SELECT sys.create_account_internal(%s, %s, 'Quản Trị Thử', 'Sở Nông nghiệp "
-                "và Môi trường', NULL, NULL, NULL, '{\"admin\": [\"administrator\"]}', NULL, "
+                'và Môi trường\', NULL, NULL, NULL, \'{"admin": ["administrator"]}\', NULL, '
                 "true, NULL, NULL)",
                 (role, f"{uuid.uuid4().int % 10**12:012d}"),
             )

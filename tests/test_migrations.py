@@ -200,3 +200,46 @@ def test_text_and_parcel_id_functions(migrated_db):
         assert len(pid) == 12 and inside
         tol = conn.execute("SELECT cad.area_tolerance(400, 1000)").fetchone()[0]
         assert float(tol) == pytest.approx(0.0004 * 1000 * 20)
+
+
+def test_upgrade_of_a_store_holding_records(fresh_db):
+    """A store with records at 0004 takes the security migrations: the history backfill
+    is not audited row by row, and ownership passes to landrec_owner."""
+    from alembic import command
+
+    from app.store.migrate import _engine, alembic_config
+
+    cfg = alembic_config()
+    with _engine(fresh_db).connect() as conn:
+        cfg.attributes["connection"] = conn
+        cfg.attributes["srid"] = 9212
+        command.upgrade(cfg, "0004")
+        conn.commit()
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        unit = conn.execute(
+            "INSERT INTO ref.admin_unit (level, code, name, kind, valid_from) "
+            "VALUES ('commune', '99903', 'Xã Nâng Cấp', 'xã', '2025-07-01') RETURNING id"
+        ).fetchone()[0]
+        sheet = conn.execute(
+            "INSERT INTO cad.map_sheet (commune_id, sheet_number, scale, frame) VALUES "
+            "(%s, 1, 1000, ST_MakeEnvelope(559900, 1299900, 560400, 1300400, 9212)) RETURNING id",
+            (unit,),
+        ).fetchone()[0]
+        for number in (1, 2, 3):
+            conn.execute(
+                "INSERT INTO cad.parcel (sheet_id, parcel_number, commune_id, geom, created_at) "
+                f"VALUES (%s, %s, %s, {SQUARE.format(srid=9212)}, '2010-05-01')",
+                (sheet, number, unit),
+            )
+    assert migrate(fresh_db).after == head_revision()
+    with psycopg.connect(fresh_db) as conn:
+        versions = conn.execute(
+            "SELECT count(*) FROM cad.parcel WHERE version_from = created_at"
+        ).fetchone()[0]
+        audited = conn.execute(
+            "SELECT count(*) FROM audit.log WHERE table_name = 'cad.parcel'"
+        ).fetchone()[0]
+        owner = conn.execute(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = 'cad' AND tablename = 'parcel'"
+        ).fetchone()[0]
+    assert (versions, audited, owner) == (3, 0, "landrec_owner")

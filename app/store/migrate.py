@@ -95,6 +95,9 @@ def migrate(dsn: str, srid: int | None = None) -> MigrationResult:
             after = current_revision(conn)
     except (psycopg.OperationalError, SAOperationalError) as exc:
         cause = getattr(exc, "orig", None) or exc
+        # Only a failure to connect is "cannot connect"; SQL errors keep their own text.
+        if isinstance(cause, psycopg.OperationalError) and getattr(cause, "sqlstate", None):
+            raise UserFacingError(f"migration failed: {cause}".strip()) from exc
         raise UserFacingError(f"cannot connect to the database: {cause}".strip()) from exc
     except ValueError as exc:
         raise UserFacingError(str(exc)) from exc

@@ -564,10 +564,15 @@ ALTER TABLE cad.land_right ADD COLUMN version_from timestamptz NOT NULL DEFAULT 
 ALTER TABLE cad.certificate ADD COLUMN version_from timestamptz NOT NULL DEFAULT now();
 -- Rows older than this migration: a parcel's version began when it was created, its
 -- purposes and rights with it; a certificate on its issue date (Vietnam time).
+-- This backfill is part of the schema change, not a change to the records: with triggers
+-- off (migrations run as a superuser) it writes no audit row per parcel — a million
+-- parcels would otherwise add millions of entries and minutes to the upgrade.
+SET LOCAL session_replication_role = replica;
 UPDATE cad.parcel SET version_from = created_at;
 UPDATE cad.land_use u SET version_from = p.created_at FROM cad.parcel p WHERE p.id = u.parcel_id;
 UPDATE cad.land_right r SET version_from = p.created_at FROM cad.parcel p WHERE p.id = r.parcel_id;
 UPDATE cad.certificate SET version_from = issued_on::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh';
+SET LOCAL session_replication_role = origin;
 
 -- hist.<table>: the live columns (LIKE copies names, types and NOT NULL; a generated column
 -- becomes a plain one holding the value it had), then the version's period and who closed it.
