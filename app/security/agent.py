@@ -237,6 +237,10 @@ class Agent:
             except psycopg.OperationalError as exc:
                 echo(f"database unavailable, retrying in {backoff:.0f} s: {exc}".strip())
                 backoff = min(backoff * 2, 60.0)
+            except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction):
+                # A store started before its first 'landrec db migrate': wait for it.
+                echo(f"store not migrated yet, retrying in {backoff:.0f} s")
+                backoff = min(backoff * 2, 60.0)
             _sleep_unless(backoff, should_stop)
 
 

@@ -101,10 +101,17 @@ def run_agent(args: argparse.Namespace) -> int:
 
     agent = _agent(args)
     echo_stderr(f"reading {agent.log_dir}")
+    signalled = stop_on_signals()
+    # A store deleted under a running agent (reset, uninstall) ends the agent too.
+    store_dir = None if args.dsn or args.log_dir else _store_dir(args)
+
+    def should_stop() -> bool:
+        return signalled() or (store_dir is not None and not (store_dir / "pgdata").is_dir())
+
     agent.run(
         interval=args.interval,
         policy_interval=float("inf") if args.no_policies else args.policy_interval,
-        should_stop=stop_on_signals(),
+        should_stop=should_stop,
         echo=echo_stderr,
     )
     echo_stderr("stopped")

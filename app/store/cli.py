@@ -54,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = actions.add_parser(
         "start", parents=[common], help="start the server and wait until it accepts connections"
     )
+    p.add_argument(
+        "--no-agent",
+        action="store_true",
+        help="do not start the lockout agent that counts failed logins from the server log",
+    )
     p.set_defaults(func=cmd_start)
     p = actions.add_parser("stop", parents=[common], help="stop the server (fast mode)")
     p.set_defaults(func=cmd_stop)
@@ -115,17 +120,27 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 @_friendly
 def cmd_start(args: argparse.Namespace) -> int:
+    from app.security.agent_service import start_agent
+
     store = _store(args)
     started = store.start()
     st = store.status()
     what = "started" if started else "already running"
     print(f"store {what}: pid {st.pid}, port {st.port}, {store.directory}")
+    if not args.no_agent:
+        # Failed logins from any client are counted only while the agent reads the log.
+        pid, new = start_agent(store.directory)
+        print(f"lockout agent {'started' if new else 'already running'}: pid {pid}")
     return 0
 
 
 @_friendly
 def cmd_stop(args: argparse.Namespace) -> int:
+    from app.security.agent_service import stop_agent
+
     store = _store(args)
+    if store.directory.is_dir():
+        stop_agent(store.directory)
     print("store stopped" if store.stop() else "store is not running")
     return 0
 

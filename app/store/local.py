@@ -55,7 +55,7 @@ _AVOID_PORTS = {5432, 5433}
 _START_TIMEOUT = 60
 _SUN_PATH_MAX = 107  # bytes in sockaddr_un.sun_path, minus the terminating NUL
 # Entries of a store directory; anything else means the directory is not ours.
-_OWN_ENTRIES = {"store.json", "pgdata", "run", "log", ".lock", ".pwfile"}
+_OWN_ENTRIES = {"store.json", "pgdata", "run", "log", ".lock", ".pwfile", "agent.pid", "agent.log"}
 
 
 @dataclass(frozen=True)
@@ -376,6 +376,9 @@ class LocalStore:
         """Stop the server at once and remove the store (test teardown, uninstall)."""
         if not self.directory.exists():
             return
+        from app.security.agent_service import stop_agent  # the store's companion
+
+        stop_agent(self.directory)
         with self._locked():
             self._stop_whatever_runs(mode="immediate")
             self._wipe()
