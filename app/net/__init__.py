@@ -1,0 +1,1 @@
+"""Network tools (Qt-free): the WAN-simulating TCP proxy used by benchmarks and tests."""
