@@ -1,0 +1,345 @@
+"""Per-layer fetching for a view: one statement per layer, all sent in one pipeline (one
+round trip on a WAN), compact geometry (TWKB, simplified for overviews), a small cache,
+and cancellation of stale requests. Qt-free.
+
+Everything is read through the person's own connection: parcels and sheets through the
+SECURITY DEFINER functions ``api.parcels_in_bbox`` / ``api.sheets_in_bbox`` (area rule and
+bbox together, DESIGN P2), boundaries from ``ref.admin_unit`` (reference data every person
+may read), the subsystems' tables with their row-level security.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import psycopg
+import shapely
+from psycopg import sql
+
+from app.map.layers import MapLayer
+from app.map.viewport import BBox, Viewport
+from app.store.viewport import decode_twkb
+
+#: Simplify when a pixel is larger than this (metres): parcels are then a few pixels.
+SIMPLIFY_FROM_RES = 0.5
+
+
+class Cancelled(Exception):
+    """The view changed while this request was running: drop its result."""
+
+
+def simplify_for(resolution: float) -> float:
+    """Tolerance (m) for a view of ``resolution`` m/px: half a pixel, 0 when zoomed in."""
+    if resolution < SIMPLIFY_FROM_RES:
+        return 0.0
+    # Round down to 1, 2 or 5 × 10^k so nearby views share cache entries and precision.
+    t = resolution / 2
+    k = math.floor(math.log10(t))
+    m = t / 10**k
+    return (5 if m >= 5 else 2 if m >= 2 else 1) * 10.0**k
+
+
+@dataclass
+class LayerData:
+    """One layer's features in a box: shapely geometries plus attribute columns."""
+
+    layer_id: str
+    kind: str
+    bbox: BBox
+    simplify: float
+    geoms: np.ndarray  # shapely geometries, province CRS
+    ids: np.ndarray
+    attrs: dict[str, object] = field(default_factory=dict)
+    fetch_ms: float = 0.0
+    decode_ms: float = 0.0
+    _tree: shapely.STRtree | None = None
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    @property
+    def tree(self) -> shapely.STRtree:
+        if self._tree is None:  # built on first identify / select only
+            self._tree = shapely.STRtree(self.geoms)
+        return self._tree
+
+    def hit(self, x: float, y: float, tolerance: float = 0.0) -> np.ndarray:
+        """Ids of features containing (x, y) (within ``tolerance`` metres)."""
+        if not len(self.geoms):
+            return np.empty(0, dtype=np.int64)
+        probe = shapely.Point(x, y)
+        if tolerance > 0:
+            idx = self.tree.query(probe, predicate="dwithin", distance=tolerance)
+        else:
+            idx = self.tree.query(probe, predicate="intersects")
+        return self.ids[np.sort(idx)]
+
+    def in_box(self, bbox: BBox) -> np.ndarray:
+        if not len(self.geoms):
+            return np.empty(0, dtype=np.int64)
+        idx = self.tree.query(shapely.box(*bbox), predicate="intersects")
+        return self.ids[np.sort(idx)]
+
+
+def _contains(outer: BBox, inner: BBox) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and outer[2] >= inner[2]
+        and outer[3] >= inner[3]
+    )
+
+
+class Fetcher:
+    """Fetches layers for views over one connection of the signed-in person.
+
+    Thread use: :meth:`fetch` runs on one worker at a time (a lock serialises it);
+    :meth:`cancel` may be called from any thread and interrupts the running statement.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], psycopg.Connection] | str,
+        cache_entries: int = 24,
+    ) -> None:
+        self._connect = (
+            (lambda: psycopg.connect(connect, autocommit=True))
+            if isinstance(connect, str)
+            else connect
+        )
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, float, BBox], LayerData] = OrderedDict()
+        self._cache_entries = cache_entries
+        self._cancel_gen = 0
+        self.srid: int | None = None
+
+    # -- connection ------------------------------------------------------------------------
+    def conn(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = self._connect()
+        return self._conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def cancel(self) -> None:
+        """Interrupt the statement in flight (a stale view); safe from any thread."""
+        self._cancel_gen += 1
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            with contextlib.suppress(psycopg.Error, AttributeError):
+                conn.cancel_safe(timeout=2.0)
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    # -- reference reads -------------------------------------------------------------------
+    def read_srid(self) -> int:
+        with self._lock:
+            (value,) = (
+                self.conn().execute("SELECT value FROM sys.setting WHERE key = 'srid'").fetchone()
+            )
+        self.srid = int(value)
+        return self.srid
+
+    def communes(self) -> list[tuple[int, str, BBox]]:
+        """Communes in force, with their extent, for 'zoom to commune'."""
+        with self._lock:
+            rows = (
+                self.conn()
+                .execute(
+                    "SELECT id, name, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                    "FROM ref.admin_unit WHERE level = 'commune' AND valid_to IS NULL "
+                    "AND geom IS NOT NULL ORDER BY name"
+                )
+                .fetchall()
+            )
+        return [(r[0], r[1], (r[2], r[3], r[4], r[5])) for r in rows]
+
+    def run(self, fn: Callable[[psycopg.Connection], object]) -> object:
+        with self._lock:
+            return fn(self.conn())
+
+    # -- the view ---------------------------------------------------------------------------
+    def fetch(
+        self,
+        view: Viewport,
+        layers: Sequence[MapLayer],
+        on_layer: Callable[[LayerData], None] | None = None,
+        is_stale: Callable[[], bool] | None = None,
+    ) -> list[LayerData]:
+        """The layers' data for ``view``; cached layers come back without a query.
+
+        ``on_layer`` is called as each layer is ready (partial results early: the small
+        layers arrive first). Raises :class:`Cancelled` when ``is_stale()`` turns true or
+        :meth:`cancel` interrupted the statement.
+        """
+        bbox = view.bbox
+        tol = simplify_for(view.resolution)
+        out: dict[str, LayerData] = {}
+        stale = is_stale or (lambda: False)
+        with self._lock:
+            gen = self._cancel_gen
+            todo = []
+            for m in layers:
+                hit = self._cached(m.id, bbox, tol)
+                if hit is not None:
+                    out[m.id] = hit
+                    if on_layer:
+                        on_layer(hit)
+                else:
+                    todo.append(m)
+            # Small layers first so their results can be shown while parcels travel.
+            todo.sort(key=lambda m: m.kind == "parcels")
+            if todo:
+                try:
+                    self._fetch_pipeline(todo, bbox, tol, out, on_layer, stale, gen)
+                except psycopg.errors.QueryCanceled:
+                    raise Cancelled() from None
+                except psycopg.OperationalError:
+                    self._drop_conn()
+                    raise
+        return [out[m.id] for m in layers if m.id in out]
+
+    def _drop_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _cached(self, layer_id: str, bbox: BBox, tol: float) -> LayerData | None:
+        for key in reversed(self._cache):
+            data = self._cache[key]
+            if key[0] == layer_id and key[1] == tol and _contains(data.bbox, bbox):
+                self._cache.move_to_end(key)
+                return data
+        return None
+
+    def _remember(self, data: LayerData) -> None:
+        # Keyed by (layer, tolerance, box): recent boxes stay, the oldest go first.
+        self._cache[(data.layer_id, data.simplify, data.bbox)] = data
+        while len(self._cache) > self._cache_entries:
+            self._cache.popitem(last=False)
+
+    def _fetch_pipeline(self, todo, bbox, tol, out, on_layer, stale, gen) -> None:
+        conn = self.conn()
+        t0 = time.perf_counter()
+        cursors = []
+        with conn.pipeline():
+            for m in todo:
+                query, params = _statement(m, bbox, tol)
+                cursors.append((m, conn.cursor(binary=True).execute(query, params)))
+            for m, cur in cursors:
+                rows = cur.fetchall()
+                t1 = time.perf_counter()
+                if stale() or gen != self._cancel_gen:
+                    raise Cancelled()
+                data = _decode(m, rows, bbox, tol)
+                t2 = time.perf_counter()
+                data.fetch_ms, data.decode_ms = (t1 - t0) * 1000, (t2 - t1) * 1000
+                t0 = t2  # the next layer's wait starts after this decode
+                self._remember(data)
+                out[m.id] = data
+                if on_layer:
+                    on_layer(data)
+
+
+def _envelope_params(bbox: BBox) -> tuple[float, float, float, float]:
+    return tuple(float(v) for v in bbox)  # type: ignore[return-value]
+
+
+def _statement(m: MapLayer, bbox: BBox, tol: float) -> tuple[sql.Composable, tuple]:
+    b = _envelope_params(bbox)
+    if m.kind == "parcels":
+        return (
+            sql.SQL(
+                "SELECT id, parcel_number, sheet_number, land_use_code, area, geom "
+                "FROM api.parcels_in_bbox(%s, %s, %s, %s, %s)"
+            ),
+            (*b, tol),
+        )
+    if m.kind == "sheets":
+        return (
+            sql.SQL(
+                "SELECT id, commune_id, sheet_number, scale, geom "
+                "FROM api.sheets_in_bbox(%s, %s, %s, %s)"
+            ),
+            b,
+        )
+    geom = sql.Identifier("geom" if m.kind == "admin" else m.decl.geometry_column)
+    shape = (
+        sql.SQL("ST_Simplify({}, %s, true)").format(geom) if tol > 0 else sql.SQL("{}").format(geom)
+    )
+    if m.kind == "admin":
+        return (
+            sql.SQL(
+                "SELECT id, name, ST_AsBinary({shape}) FROM ref.admin_unit "
+                "WHERE level = 'commune' AND valid_to IS NULL AND geom && "
+                "ST_MakeEnvelope(%s, %s, %s, %s, ST_SRID(geom))"
+            ).format(shape=shape),
+            ((tol,) if tol > 0 else ()) + b,
+        )
+    schema, _, table = m.decl.source.partition(".")
+    label = m.decl.style.get("label")
+    label_sql = (
+        sql.Identifier(label)
+        if isinstance(label, str) and label.isidentifier()
+        else sql.SQL("NULL")
+    )
+    return (
+        sql.SQL(
+            "SELECT id, {label}::text, ST_AsBinary({shape}) FROM {rel} "
+            "WHERE {geom} && ST_MakeEnvelope(%s, %s, %s, %s, ST_SRID({geom}))"
+        ).format(label=label_sql, shape=shape, rel=sql.Identifier(schema, table), geom=geom),
+        ((tol,) if tol > 0 else ()) + b,
+    )
+
+
+def _decode(m: MapLayer, rows: list[tuple], bbox: BBox, tol: float) -> LayerData:
+    cols = list(zip(*rows, strict=True)) if rows else None
+    if m.kind == "parcels":
+        if cols is None:
+            cols = [()] * 6
+        return LayerData(
+            m.id, m.kind, bbox, tol,
+            decode_twkb(list(cols[5])),
+            np.array(cols[0], dtype=np.int64),
+            {
+                "parcel_number": np.array(cols[1], dtype=np.int32),
+                "sheet_number": np.array(cols[2], dtype=np.int32),
+                "land_use_code": list(cols[3]),
+                "area": np.array(cols[4], dtype=np.float64),
+            },
+        )  # fmt: skip
+    if m.kind == "sheets":
+        if cols is None:
+            cols = [()] * 5
+        return LayerData(
+            m.id, m.kind, bbox, tol,
+            decode_twkb(list(cols[4])),
+            np.array(cols[0], dtype=np.int64),
+            {
+                "commune_id": np.array(cols[1], dtype=np.int64),
+                "sheet_number": np.array(cols[2], dtype=np.int32),
+                "scale": np.array(cols[3], dtype=np.int32),
+            },
+        )  # fmt: skip
+    if cols is None:
+        cols = [()] * 3
+    return LayerData(
+        m.id, m.kind, bbox, tol,
+        shapely.from_wkb(np.array(cols[2], dtype=object)) if rows else np.empty(0, dtype=object),
+        np.array(cols[0], dtype=np.int64),
+        {"label": list(cols[1])},
+    )  # fmt: skip

@@ -1,0 +1,342 @@
+"""Painting the engine's layers with QPainter — the only Qt module of app.map.
+
+Speed (DESIGN §4: one QPointF per vertex in Python was most of the naive paint time):
+coordinates go from the decoded numpy arrays to pixels in one vectorised step, and each
+land-use class becomes *one* QPainterPath built from a byte buffer in QDataStream's path
+format (element type, x, y as big-endian int32/float64) — no Python call per vertex or
+per parcel. A class is then one fillPath; all outlines one strokePath.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFontMetricsF,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
+
+from app.map.fetch import LayerData
+from app.map.labels import format_area, place_labels
+from app.map.layers import MapLayer, hex_or
+from app.map.style import LandUseStyle
+from app.map.viewport import Viewport
+
+#: Parcel labels from this scale and larger (style hint 'label_max_scale' overrides).
+LABEL_MAX_SCALE = 2_500
+#: Outlines are drawn while a pixel is smaller than this (m): further out they would
+#: cover the fills.
+OUTLINE_MAX_RES = 1.5
+#: Antialias only views with fewer features than this (AA costs ×2 on big overviews).
+AA_MAX_FEATURES = 60_000
+
+_VERTEX = np.dtype([("t", ">i4"), ("x", ">f8"), ("y", ">f8")])
+_DASH = {
+    "dash": Qt.PenStyle.DashLine,
+    "dash-dot": Qt.PenStyle.DashDotLine,
+    "dot": Qt.PenStyle.DotLine,
+}
+
+
+def ensure_app() -> QGuiApplication:
+    """A QGuiApplication (off-screen when there is no display) and Vietnamese fonts (P8)."""
+    app = QGuiApplication.instance()
+    if app is None:
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QGuiApplication([])
+    from app.ui.fonts import ensure_fonts
+
+    ensure_fonts(app)  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+# -- geometry → arrays ---------------------------------------------------------------------
+@dataclass
+class Rings:
+    """All rings (or lines) of a layer: vertices, ring starts, and each ring's feature."""
+
+    coords: np.ndarray  # (n, 2) map units
+    offsets: np.ndarray  # (rings + 1,)
+    feature: np.ndarray  # (rings,) index of the owning feature
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def rings_of(geoms: np.ndarray) -> Rings:
+    """Rings of polygons / lines without a Python loop per feature."""
+    n = len(geoms)
+    if n == 0:
+        return Rings(np.empty((0, 2)), np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int64))
+    types = shapely.get_type_id(geoms)
+    if np.all(types == 6) or np.all(types == 3):  # multipolygons / polygons: fast path
+        _, coords, offs = shapely.to_ragged_array(geoms)
+        per = np.arange(n)
+        for level in reversed(offs[1:]):  # geom → polygon → ring
+            per = np.repeat(per, np.diff(level))
+        return Rings(coords, offs[0].astype(np.int64), per)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    polys = shapely.get_type_id(parts) == 3
+    rings, ring_part = shapely.get_rings(parts[polys], return_index=True)
+    lines = np.concatenate([rings, parts[~polys]])
+    owner = np.concatenate([part_of[polys][ring_part], part_of[~polys]])
+    coords, vert_of = shapely.get_coordinates(lines, return_index=True)
+    counts = np.bincount(vert_of, minlength=len(lines))
+    return Rings(coords, np.concatenate(([0], np.cumsum(counts))), owner)
+
+
+def _stream_path(types: np.ndarray, px: np.ndarray, fill_rule: int = 0) -> QPainterPath:
+    """QPainterPath from element types (0 moveTo, 1 lineTo) and (n, 2) pixel coordinates,
+    via QDataStream (format: int32 count, count × (int32 type, f64 x, f64 y), int32 fill
+    rule). One C++ call however many vertices."""
+    n = len(types)
+    path = QPainterPath()
+    if n == 0:
+        return path
+    arr = np.empty(n, dtype=_VERTEX)
+    arr["t"] = types
+    arr["x"] = px[:, 0]
+    arr["y"] = px[:, 1]
+    buf = QByteArray(struct.pack(">i", n) + arr.tobytes() + struct.pack(">i", fill_rule))
+    stream = QDataStream(buf, QIODevice.OpenModeFlag.ReadOnly)
+    stream >> path
+    return path
+
+
+def ring_types(lengths: np.ndarray, total: int) -> np.ndarray:
+    types = np.ones(total, dtype=np.int32)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+    types[starts[lengths > 0]] = 0
+    return types
+
+
+def path_of(rings: Rings, view: Viewport, which: np.ndarray | None = None) -> QPainterPath:
+    """One path holding the rings of the features flagged in ``which`` (all if None)."""
+    if which is None:
+        coords, lengths = rings.coords, rings.lengths
+    else:
+        sel = which[rings.feature]
+        lengths = rings.lengths[sel]
+        starts = rings.offsets[:-1][sel]
+        total = int(lengths.sum())
+        idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        coords = rings.coords[idx + np.arange(total)]
+    return _stream_path(ring_types(lengths, len(coords)), view.to_pixels(coords))
+
+
+def class_paths(rings: Rings, classes: np.ndarray, view: Viewport) -> dict[int, QPainterPath]:
+    """One path per class value (``classes[feature]``), vertices grouped by one sort."""
+    if not len(rings.feature):
+        return {}
+    ring_class = classes[rings.feature]
+    order = np.argsort(ring_class, kind="stable")
+    lengths = rings.lengths[order]
+    starts = rings.offsets[:-1][order]
+    total = int(lengths.sum())
+    before = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    idx = np.repeat(starts - before, lengths) + np.arange(total)
+    px = view.to_pixels(rings.coords[idx])
+    types = ring_types(lengths, total)
+    sorted_class = ring_class[order]
+    cuts = np.flatnonzero(np.diff(sorted_class)) + 1
+    ring_bounds = np.concatenate(([0], cuts, [len(order)]))
+    vert_bounds = np.concatenate((before, [total]))[ring_bounds]
+    out = {}
+    for k in range(len(ring_bounds) - 1):
+        a, b = int(vert_bounds[k]), int(vert_bounds[k + 1])
+        out[int(sorted_class[ring_bounds[k]])] = _stream_path(types[a:b], px[a:b])
+    return out
+
+
+# -- painting ------------------------------------------------------------------------------
+def _pen(colour: str, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(QColor(colour))  # P7: never QPen(QColor, 0); set the width afterwards
+    pen.setWidthF(float(width))
+    pen.setStyle(style)
+    pen.setCosmetic(True)
+    return pen
+
+
+class MapPainter:
+    """Paints LayerData for a view into a QImage (or any QPainter)."""
+
+    def __init__(self, style: LandUseStyle, lang: str = "vi") -> None:
+        from app.ui.fonts import label_font
+
+        self.style = style
+        self.lang = lang
+        self.font = label_font(8.0)
+        self.bold = label_font(9.0, bold=True)
+
+    def new_image(self, view: Viewport) -> QImage:
+        img = QImage(view.width, view.height, QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(QColor("#fbfbf8"))
+        return img
+
+    def paint(
+        self, painter: QPainter, view: Viewport, layers: Sequence[tuple[MapLayer, LayerData]]
+    ) -> int:
+        """Draw ``layers`` in order; returns the number of features drawn."""
+        total = sum(len(d) for _, d in layers)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, total < AA_MAX_FEATURES)
+        drawn = 0
+        labels: list[tuple[MapLayer, LayerData]] = []
+        for m, data in layers:
+            if not len(data):
+                continue
+            if data.kind == "parcels":
+                self._parcels(painter, view, m, data)
+                if view.scale <= float(m.decl.style.get("label_max_scale", LABEL_MAX_SCALE)):
+                    labels.append((m, data))
+            else:
+                self._outlined(painter, view, m, data)
+                if data.kind in ("sheets", "admin"):
+                    labels.append((m, data))
+            drawn += len(data)
+        for m, data in labels:  # labels last, above every layer
+            if data.kind == "parcels":
+                self._parcel_labels(painter, view, data)
+            else:
+                self._frame_labels(painter, view, m, data)
+        return drawn
+
+    def _parcels(self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData) -> None:
+        codes = data.attrs["land_use_code"]
+        names = sorted({c for c in codes if c is not None})
+        index = {c: i + 1 for i, c in enumerate(names)}
+        classes = np.fromiter((index.get(c, 0) for c in codes), dtype=np.int32, count=len(codes))  # type: ignore[arg-type]
+        rings = rings_of(data.geoms)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for cls, path in class_paths(rings, classes, view).items():
+            colour = self.style.colour(names[cls - 1] if cls else None)
+            painter.fillPath(path, QBrush(QColor(colour)))
+        if view.resolution < OUTLINE_MAX_RES:
+            stroke = hex_or(m.decl.style.get("stroke"), "#222222") or "#222222"
+            painter.strokePath(
+                path_of(rings, view), _pen(stroke, float(m.decl.style.get("stroke_width_px", 0.5)))
+            )
+
+    def _outlined(self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData) -> None:
+        st = m.decl.style
+        rings = rings_of(data.geoms)
+        path = path_of(rings, view)
+        fill = hex_or(st.get("fill"), None)
+        if fill is None and data.kind == "relation" and m.decl.geometry.endswith("polygon"):
+            fill = hex_or(st.get("stroke"), "#888888")
+        if fill is not None:
+            colour = QColor(fill)
+            colour.setAlphaF(float(st.get("opacity", 0.35)))
+            painter.fillPath(path, QBrush(colour))
+        stroke = hex_or(st.get("stroke"), "#444444") or "#444444"
+        dash = _DASH.get(str(st.get("dash")), Qt.PenStyle.SolidLine)
+        painter.strokePath(path, _pen(stroke, float(st.get("stroke_width_px", 1)), dash))
+
+    def parcel_label_texts(self, data: LayerData, which: np.ndarray) -> list[str]:
+        nums = data.attrs["parcel_number"]
+        codes = data.attrs["land_use_code"]
+        areas = data.attrs["area"]
+        return [
+            f"{int(nums[i])}\n{codes[i] or '?'}\n{format_area(float(areas[i]), self.lang)[:-3]}"
+            for i in which
+        ]
+
+    def parcel_labels(self, view: Viewport, data: LayerData) -> list[tuple[int, QRectF, str]]:
+        """(feature index, box, text) of the labels to draw — never overlapping."""
+        bounds = shapely.bounds(data.geoms)
+        vb = view.bbox
+        inside = (
+            (bounds[:, 0] >= vb[0])
+            & (bounds[:, 1] >= vb[1])
+            & (bounds[:, 2] <= vb[2])
+            & (bounds[:, 3] <= vb[3])
+        )
+        which = np.flatnonzero(inside)
+        if not len(which):
+            return []
+        texts = self.parcel_label_texts(data, which)
+        fm = QFontMetricsF(self.font)
+        sizes = np.array([[fm.size(0, t).width(), fm.size(0, t).height()] for t in texts])
+        anchors = view.to_pixels(
+            shapely.get_coordinates(shapely.point_on_surface(data.geoms[which]))
+        )
+        span = (bounds[which, 2:] - bounds[which, :2]) / view.resolution
+        fits = (sizes[:, 0] <= span[:, 0] * 1.1) & (sizes[:, 1] <= span[:, 1] * 1.1)
+        placed = place_labels(
+            anchors[fits], sizes[fits], priority=data.attrs["area"][which][fits],
+            bounds=(view.width, view.height), max_offset=np.min(span[fits], axis=1) / 4,
+        )  # fmt: skip
+        idx = np.flatnonzero(fits)
+        return [
+            (int(which[idx[p.index]]), QRectF(p.x, p.y, p.w, p.h), texts[idx[p.index]])
+            for p in placed
+        ]
+
+    def _parcel_labels(self, painter: QPainter, view: Viewport, data: LayerData) -> None:
+        painter.setFont(self.font)
+        painter.setPen(_pen("#000000", 1))
+        for _, rect, text in self.parcel_labels(view, data):
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+
+    def _frame_labels(
+        self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData
+    ) -> None:
+        if data.kind == "sheets":
+            texts = [
+                ("Tờ " if self.lang == "vi" else "Sheet ") + str(int(n))
+                for n in data.attrs["sheet_number"]
+            ]
+            colour = "#1f78b4"
+        else:
+            texts = [str(t or "") for t in data.attrs["label"]]
+            colour = hex_or(m.decl.style.get("stroke"), "#444444") or "#444444"
+        vb = view.bbox
+        # Anchor inside the visible part, so a big frame keeps its number on screen.
+        clipped = shapely.intersection(data.geoms, shapely.box(*vb))
+        ok = ~shapely.is_empty(clipped)
+        which = np.flatnonzero(ok)
+        if not len(which):
+            return
+        anchors = view.to_pixels(shapely.get_coordinates(shapely.point_on_surface(clipped[which])))
+        fm = QFontMetricsF(self.bold)
+        sizes = np.array([[fm.horizontalAdvance(texts[i]) + 4, fm.height()] for i in which])
+        placed = place_labels(anchors, sizes, bounds=(view.width, view.height))
+        painter.setFont(self.bold)
+        halo = _pen("#ffffff", 3)
+        for p in placed:
+            text = texts[int(which[p.index])]
+            path = QPainterPath()
+            path.addText(QPointF(p.x + 2, p.y + fm.ascent()), self.bold, text)
+            painter.strokePath(path, halo)
+            painter.fillPath(path, QBrush(QColor(colour)))
+
+
+def highlight_path(data: LayerData, ids: Sequence[int], view: Viewport) -> QPainterPath:
+    which = np.isin(data.ids, np.asarray(list(ids), dtype=np.int64))
+    if not which.any():
+        return QPainterPath()
+    return path_of(rings_of(data.geoms), view, which)
+
+
+def image_to_array(img: QImage) -> np.ndarray:
+    """(h, w, 4) uint8 BGRA view copy of an ARGB32 image (tests, pixel checks)."""
+    img = img.convertToFormat(QImage.Format.Format_ARGB32)
+    ptr = img.constBits()
+    return (
+        np.frombuffer(ptr, dtype=np.uint8, count=img.sizeInBytes())
+        .reshape(img.height(), img.bytesPerLine() // 4, 4)[:, : img.width()]
+        .copy()
+    )
