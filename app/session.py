@@ -7,6 +7,14 @@ open: the administrator's second factor (``sys.verify_totp``) holds for the conn
 it was verified on, so administration runs through :meth:`Session.run`. Short reads
 (summary, plugins' queries) open their own connections with :attr:`Session.dsn`.
 
+A dropped link (see docs/wan.md): when the connection fails under a query, the session
+goes offline, tells its observers (:meth:`Session.add_state_listener`: ``connected`` /
+``offline`` / ``reconnecting``), reports the work in flight as failed
+(:class:`LinkDropped`), and reconnects on a background thread — once at once (a restarted
+server, a killed backend), then after 0.5 s, 1 s, 2 s … capped at 30 s. Nothing waits on
+the UI thread; the window keeps its view and selection and re-requests them on
+``connected``.
+
 Failures come back as :class:`SignInError` with a ``kind`` the UI turns into a clear
 message (wrong password, locked account, unreachable server, TLS failure …), never as
 raw libpq text alone.
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -40,6 +49,63 @@ STATEMENT_TIMEOUT_MS = 30_000
 #: Idle minutes before the lock when the server does not say (TCVN 14423: 15, admins 5).
 DEFAULT_IDLE_MINUTES = 15
 ADMIN_IDLE_MINUTES = 5
+#: Reconnect back-off after the first (immediate) retry: 0.5 s, 1 s, 2 s … capped.
+BACKOFF_FIRST_S = 0.5
+BACKOFF_CAP_S = 30.0
+#: TCP keepalives: a link that dies silently (no RST, as WAN links do) is noticed in
+#: ≈ 30 s instead of the kernel's retransmission timeout of many minutes.
+_KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 15,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
+class LinkState:
+    """Connection states the UI shows (status bar)."""
+
+    CONNECTED = "connected"
+    OFFLINE = "offline"
+    RECONNECTING = "reconnecting"
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One notification to the session's observers.
+
+    ``attempt`` counts reconnect attempts since the link dropped; ``retry_in_s`` is the
+    wait before the next one after a failed attempt (None otherwise); ``error`` is the
+    first line of why the link is down or the attempt failed; ``gave_up`` means no more
+    automatic attempts (the server refused the credentials — DESIGN P5 — or the password
+    was dropped by the idle lock: unlocking resumes).
+    """
+
+    state: str
+    attempt: int = 0
+    retry_in_s: float | None = None
+    error: str = ""
+    gave_up: bool = False
+
+
+class LinkDropped(psycopg.OperationalError):
+    """The work failed because the link to the server is down (it was in flight when the
+    link dropped, or the session is offline). Re-request it after ``connected``."""
+
+
+def is_link_error(exc: BaseException) -> bool:
+    """Is ``exc`` a lost or unreachable server (rather than an error in the work)?"""
+    if isinstance(exc, LinkDropped):
+        return True
+    if isinstance(exc, SignInError):
+        return exc.kind in (SignInError.UNREACHABLE, SignInError.TIMEOUT)
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    # libpq's own failures carry no SQLSTATE; 08 = connection exception; 57P01-3 = the
+    # server shutting down or not accepting connections yet.
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 class SignInError(Exception):
@@ -276,6 +342,20 @@ class Session:
         #: Incremented on each new persistent connection (a reconnect drops the TOTP
         #: verification; the window re-reads :attr:`account` when this changes).
         self.generation = 0
+        # The link (see the module doc). ``_down`` is guarded by ``_lock``.
+        self.backoff_first_s = BACKOFF_FIRST_S
+        self.backoff_cap_s = BACKOFF_CAP_S
+        self._state: str | None = None
+        self._down = False
+        self._gave_up = False
+        self._attempt = 0
+        self._next_attempt_at = 0.0
+        self._last_error = ""
+        self._closed = False
+        self._password_forgotten = False
+        self._listeners: list[Callable[[StateChange], None]] = []
+        self._wake = threading.Event()
+        self._retry_thread: threading.Thread | None = None
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -316,11 +396,152 @@ class Session:
         return self._password is not None
 
     def forget_password(self) -> None:
-        """Drop the password (idle lock): nothing can open a connection until unlocked."""
+        """Drop the password (idle lock): nothing can open a connection until unlocked
+        (reconnect attempts pause too: an attempt without it would be a failed login)."""
         self._password = None
+        self._password_forgotten = True
 
     def remember_password(self, password: str) -> None:
         self._password = password
+        self._password_forgotten = False
+        with self._lock:
+            if self._down and self._gave_up:  # unlocked while offline: try again now
+                self._gave_up = False
+                self._attempt = 0
+                self._schedule(0.0)
+
+    # -- the link: state and observers ----------------------------------------------------
+    @property
+    def state(self) -> str | None:
+        """:class:`LinkState` value; None before the first connection."""
+        return self._state
+
+    @property
+    def offline(self) -> bool:
+        return self._down
+
+    def add_state_listener(self, fn: Callable[[StateChange], None]) -> Callable[[], None]:
+        """Call ``fn(change)`` on every link state change; returns a function that removes it.
+
+        ``fn`` runs on the thread that saw the change (a worker or the reconnect thread),
+        never necessarily the UI thread: a Qt observer emits a queued signal and returns.
+        It must not block.
+        """
+        self._listeners.append(fn)
+
+        def remove() -> None:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+        return remove
+
+    def _notify(self, change: StateChange) -> None:
+        self._state = change.state
+        for fn in list(self._listeners):
+            try:
+                fn(change)
+            except Exception:  # an observer's bug must not break the connection logic
+                import traceback
+
+                traceback.print_exc()
+
+    def report_link_error(self, exc: BaseException) -> bool:
+        """Work on another connection of this person (the canvas' reads) failed: if the
+        link is the cause, go offline and start reconnecting. True if it was the link."""
+        if not is_link_error(exc) or isinstance(exc, LinkDropped):
+            return isinstance(exc, LinkDropped)
+        with self._lock:
+            self._close_conn()
+            self._go_offline(exc)
+        return True
+
+    def reconnect_now(self) -> None:
+        """Skip the rest of the current back-off wait (a "retry now" button)."""
+        with self._lock:
+            if self._down:
+                self._gave_up = False
+                self._schedule(0.0)
+
+    def _go_offline(self, exc: BaseException) -> None:
+        """Under ``_lock``: mark the link down, tell observers, start the retry thread."""
+        self._last_error = _first_line(str(exc) or type(exc).__name__)
+        if self._down:
+            return
+        self._down = True
+        self._gave_up = False
+        self._attempt = 0
+        self._notify(StateChange(LinkState.OFFLINE, error=self._last_error))
+        self._schedule(0.0)  # one immediate retry, then back off
+
+    def _schedule(self, delay: float) -> None:
+        self._next_attempt_at = time.monotonic() + delay
+        if self._retry_thread is None or not self._retry_thread.is_alive():
+            self._retry_thread = threading.Thread(
+                target=self._retry_loop, name="landrec-reconnect", daemon=True
+            )
+            self._retry_thread.start()
+        self._wake.set()
+
+    def _retry_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            if self._closed or not self._down or self._gave_up:
+                return
+            wait = self._next_attempt_at - time.monotonic()
+            if wait > 0:
+                self._wake.wait(wait)
+                continue
+            self._try_reconnect()
+
+    def _try_reconnect(self) -> bool:
+        """One attempt, under ``_lock`` (a query waiting for the lock then finds the new
+        connection). True when connected."""
+        with self._lock:
+            if not self._down:
+                return True
+            if self._closed:
+                return False
+            if self._password_forgotten:  # idle lock: wait for the unlock
+                self._gave_up = True
+                self._notify(
+                    StateChange(
+                        LinkState.OFFLINE, self._attempt, error=self._last_error, gave_up=True
+                    )
+                )
+                return False
+            self._attempt += 1
+            self._notify(StateChange(LinkState.RECONNECTING, attempt=self._attempt))
+            try:
+                self.open(read_account=self.account is not None)
+            except SignInError as exc:
+                self._last_error = _first_line(exc.detail or exc.kind)
+                if exc.auth_failed:  # never guess passwords against the lockout (P5)
+                    self._gave_up = True
+                    self._notify(
+                        StateChange(
+                            LinkState.OFFLINE,
+                            attempt=self._attempt,
+                            error=self._last_error,
+                            gave_up=True,
+                        )
+                    )
+                    return False
+                delay = min(
+                    self.backoff_cap_s, self.backoff_first_s * 2 ** max(0, self._attempt - 1)
+                )
+                self._next_attempt_at = time.monotonic() + delay
+                self._notify(
+                    StateChange(
+                        LinkState.RECONNECTING,
+                        attempt=self._attempt,
+                        retry_in_s=delay,
+                        error=self._last_error,
+                    )
+                )
+                return False
+            self._down = False
+            self._notify(StateChange(LinkState.CONNECTED, attempt=self._attempt))
+            return True
 
     # -- connections -----------------------------------------------------------------------------
     def connect(self, password: str | None = None) -> psycopg.Connection:
@@ -329,6 +550,8 @@ class Session:
         params = dict(self._params)
         params.setdefault("connect_timeout", self.connect_timeout)
         params.setdefault("application_name", "landrec")
+        for key, value in _KEEPALIVE.items():
+            params.setdefault(key, value)
         ours = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
         params["options"] = f"{params['options']} {ours}" if params.get("options") else ours
         if pw is not None:
@@ -347,6 +570,7 @@ class Session:
         owner, reached with a DSN given as is): the session then has no account.
         """
         with self._lock:
+            self._closed = False
             self._close_conn()
             conn = self.connect()
             try:
@@ -362,19 +586,42 @@ class Session:
                 raise
             self._conn = conn
             self.generation += 1
+            if not self._down and self._state != LinkState.CONNECTED:
+                self._notify(StateChange(LinkState.CONNECTED))
         return self
 
     def run(self, fn: Callable[[psycopg.Connection], T]) -> T:
         """Run ``fn(conn)`` on the person's own connection (reopened if it was lost).
 
         A reopened connection has lost the TOTP verification: the account is re-read.
+        If the link drops under ``fn`` the session goes offline and this raises
+        :class:`LinkDropped` (the work is reported failed, never retried behind the
+        caller's back). While offline it raises :class:`LinkDropped` at once, unless a
+        reconnect attempt is due: then this call makes it.
         """
         with self._lock:
-            if self._conn is None or self._conn.closed:
+            if self._down:
+                due = not self._gave_up and time.monotonic() >= self._next_attempt_at
+                if not (due and self._try_reconnect()):
+                    raise LinkDropped(f"offline: {self._last_error}")
+            elif self._conn is None or self._conn.closed:
                 self._close_conn()
-                self.open(read_account=self.account is not None)
-            assert self._conn is not None
-            return fn(self._conn)
+                try:
+                    self.open(read_account=self.account is not None)
+                except SignInError as exc:
+                    if is_link_error(exc) and self._state is not None:
+                        self._go_offline(exc)  # was connected before: the link is down
+                    raise
+            conn = self._conn
+            assert conn is not None
+            try:
+                return fn(conn)
+            except psycopg.OperationalError as exc:
+                if not (conn.closed or conn.broken) or not is_link_error(exc):
+                    raise
+                self._close_conn()
+                self._go_offline(exc)
+                raise LinkDropped(_first_line(str(exc) or type(exc).__name__)) from None
 
     def ping(self) -> str:
         """``SELECT session_user`` on the own connection; ``user@host:port``.
@@ -447,7 +694,10 @@ class Session:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            self._down = False
             self._close_conn()
+        self._wake.set()  # the retry thread, if any, ends
         self._password = None
 
     def _close_conn(self) -> None:
