@@ -39,8 +39,11 @@ LABEL_MAX_SCALE = 2_500
 #: Outlines are drawn while a pixel is smaller than this (m): further out they would
 #: cover the fills.
 OUTLINE_MAX_RES = 1.5
-#: Antialias only views with fewer features than this (AA costs ×2 on big overviews).
-AA_MAX_FEATURES = 60_000
+#: Antialias only views with fewer features than this: on overviews AA costs ×5 and
+#: parcels are a few pixels wide anyway.
+AA_MAX_FEATURES = 8_000
+#: Features per fill path (see MapPainter._parcels).
+PATH_CHUNK = 2_000
 
 _VERTEX = np.dtype([("t", ">i4"), ("x", ">f8"), ("y", ">f8")])
 _DASH = {
@@ -190,50 +193,47 @@ class MapPainter:
     def paint(
         self, painter: QPainter, view: Viewport, layers: Sequence[tuple[MapLayer, LayerData]]
     ) -> int:
-        """Draw ``layers`` in order; returns the number of features drawn."""
+        """Draw ``layers`` in order, then every label at once; returns features drawn."""
         total = sum(len(d) for _, d in layers)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, total < AA_MAX_FEATURES)
         drawn = 0
-        labels: list[tuple[MapLayer, LayerData]] = []
         for m, data in layers:
             if not len(data):
                 continue
             if data.kind == "parcels":
                 self._parcels(painter, view, m, data)
-                if view.scale <= float(m.decl.style.get("label_max_scale", LABEL_MAX_SCALE)):
-                    labels.append((m, data))
             else:
                 self._outlined(painter, view, m, data)
-                if data.kind in ("sheets", "admin"):
-                    labels.append((m, data))
             drawn += len(data)
-        for m, data in labels:  # labels last, above every layer
-            if data.kind == "parcels":
-                self._parcel_labels(painter, view, data)
-            else:
-                self._frame_labels(painter, view, m, data)
+        self.draw_labels(painter, self.labels(view, layers))
         return drawn
 
     def _parcels(self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData) -> None:
         codes = data.attrs["land_use_code"]
         names = sorted({c for c in codes if c is not None})
         index = {c: i + 1 for i, c in enumerate(names)}
-        classes = np.fromiter((index.get(c, 0) for c in codes), dtype=np.int32, count=len(codes))  # type: ignore[arg-type]
+        n_cls = len(names) + 1
+        classes = np.fromiter((index.get(c, 0) for c in codes), dtype=np.int64, count=len(codes))  # type: ignore[arg-type]
+        # Split each class into runs of PATH_CHUNK features (the server returns them
+        # spatially clustered): the antialiasing rasterizer is ~5x faster on many small
+        # paths than on one path spanning the whole image.
+        keys = classes + n_cls * (np.arange(len(codes)) // PATH_CHUNK)
         rings = rings_of(data.geoms)
         painter.setPen(Qt.PenStyle.NoPen)
-        for cls, path in class_paths(rings, classes, view).items():
+        for key, path in class_paths(rings, keys, view).items():
+            cls = key % n_cls
             colour = self.style.colour(names[cls - 1] if cls else None)
             painter.fillPath(path, QBrush(QColor(colour)))
         if view.resolution < OUTLINE_MAX_RES:
-            stroke = hex_or(m.decl.style.get("stroke"), "#222222") or "#222222"
+            st = m.decl.style
+            stroke = hex_or(st.get("stroke"), "#222222") or "#222222"
             painter.strokePath(
-                path_of(rings, view), _pen(stroke, float(m.decl.style.get("stroke_width_px", 0.5)))
+                path_of(rings, view), _pen(stroke, float(st.get("stroke_width_px", 0.5)))
             )
 
     def _outlined(self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData) -> None:
         st = m.decl.style
-        rings = rings_of(data.geoms)
-        path = path_of(rings, view)
+        path = path_of(rings_of(data.geoms), view)
         fill = hex_or(st.get("fill"), None)
         if fill is None and data.kind == "relation" and m.decl.geometry.endswith("polygon"):
             fill = hex_or(st.get("stroke"), "#888888")
@@ -245,83 +245,114 @@ class MapPainter:
         dash = _DASH.get(str(st.get("dash")), Qt.PenStyle.SolidLine)
         painter.strokePath(path, _pen(stroke, float(st.get("stroke_width_px", 1)), dash))
 
+    # -- labels ----------------------------------------------------------------------------
     def parcel_label_texts(self, data: LayerData, which: np.ndarray) -> list[str]:
         nums = data.attrs["parcel_number"]
         codes = data.attrs["land_use_code"]
         areas = data.attrs["area"]
+        # Number, land-use code, area (m², comma decimals; the unit is implied on maps).
         return [
             f"{int(nums[i])}\n{codes[i] or '?'}\n{format_area(float(areas[i]), self.lang)[:-3]}"
             for i in which
         ]
 
-    def parcel_labels(self, view: Viewport, data: LayerData) -> list[tuple[int, QRectF, str]]:
-        """(feature index, box, text) of the labels to draw — never overlapping."""
-        bounds = shapely.bounds(data.geoms)
-        vb = view.bbox
-        inside = (
-            (bounds[:, 0] >= vb[0])
-            & (bounds[:, 1] >= vb[1])
-            & (bounds[:, 2] <= vb[2])
-            & (bounds[:, 3] <= vb[3])
-        )
-        which = np.flatnonzero(inside)
-        if not len(which):
+    def labels(self, view: Viewport, layers: Sequence[tuple[MapLayer, LayerData]]) -> list[Label]:
+        """Every label of the view, placed together so that none overlaps another:
+        boundaries first, then sheet numbers, then parcels (largest first)."""
+        cands: list[tuple[np.ndarray, np.ndarray, np.ndarray, list[str], str, bool, str]] = []
+        fm, fmb = QFontMetricsF(self.font), QFontMetricsF(self.bold)
+        for m, data in sorted(layers, key=lambda md: _LABEL_RANK.get(md[1].kind, 9)):
+            if not len(data):
+                continue
+            if data.kind == "parcels":
+                if view.scale > float(m.decl.style.get("label_max_scale", LABEL_MAX_SCALE)):
+                    continue
+                bounds = shapely.bounds(data.geoms)
+                vb = view.bbox
+                inside = np.flatnonzero(
+                    (bounds[:, 0] >= vb[0]) & (bounds[:, 1] >= vb[1])
+                    & (bounds[:, 2] <= vb[2]) & (bounds[:, 3] <= vb[3])
+                )  # fmt: skip
+                if not len(inside):
+                    continue
+                texts = self.parcel_label_texts(data, inside)
+                sizes = np.array([[fm.size(0, t).width(), fm.size(0, t).height()] for t in texts])
+                span = (bounds[inside, 2:] - bounds[inside, :2]) / view.resolution
+                fits = (sizes[:, 0] <= span[:, 0] * 1.1) & (sizes[:, 1] <= span[:, 1] * 1.1)
+                sel = inside[fits]
+                pts = shapely.point_on_surface(data.geoms[sel])
+                prio = data.attrs["area"][sel]
+                texts = [t for t, f in zip(texts, fits, strict=True) if f]
+                cands.append(
+                    (view.to_pixels(shapely.get_coordinates(pts)), sizes[fits], prio,
+                     texts, "#000000", False, "parcels")
+                )  # fmt: skip
+                continue
+            if data.kind == "sheets":
+                word = "Tờ " if self.lang == "vi" else "Sheet "
+                texts = [word + str(int(n)) for n in data.attrs["sheet_number"]]
+                colour = "#1f78b4"
+            elif data.kind == "admin" or m.decl.style.get("label"):
+                texts = [str(t or "") for t in data.attrs.get("label", [""] * len(data))]
+                colour = hex_or(m.decl.style.get("stroke"), "#444444") or "#444444"
+            else:
+                continue
+            # Anchor inside the visible part, so a big frame keeps its label on screen.
+            clipped = shapely.intersection(data.geoms, shapely.box(*view.bbox))
+            sel = np.flatnonzero(~shapely.is_empty(clipped) & np.array([bool(t) for t in texts]))
+            if not len(sel):
+                continue
+            pts = shapely.point_on_surface(clipped[sel])
+            texts = [texts[i] for i in sel]
+            sizes = np.array([[fmb.horizontalAdvance(t) + 4, fmb.height()] for t in texts])
+            prio = shapely.area(clipped[sel])
+            cands.append(
+                (view.to_pixels(shapely.get_coordinates(pts)), sizes, prio, texts, colour,
+                 True, data.kind)
+            )  # fmt: skip
+        if not cands:
             return []
-        texts = self.parcel_label_texts(data, which)
-        fm = QFontMetricsF(self.font)
-        sizes = np.array([[fm.size(0, t).width(), fm.size(0, t).height()] for t in texts])
-        anchors = view.to_pixels(
-            shapely.get_coordinates(shapely.point_on_surface(data.geoms[which]))
+        # One placement for all: a rank offset keeps boundaries before sheets before parcels.
+        anchors = np.concatenate([c[0] for c in cands])
+        sizes = np.concatenate([c[1] for c in cands])
+        ranks = np.concatenate(
+            [np.full(len(c[0]), float(len(cands) - k)) for k, c in enumerate(cands)]
         )
-        span = (bounds[which, 2:] - bounds[which, :2]) / view.resolution
-        fits = (sizes[:, 0] <= span[:, 0] * 1.1) & (sizes[:, 1] <= span[:, 1] * 1.1)
+        prio_in = np.concatenate([np.argsort(np.argsort(c[2])) / max(1, len(c[2])) for c in cands])
+        meta = [(t, c[4], c[5], c[6]) for c in cands for t in c[3]]
         placed = place_labels(
-            anchors[fits], sizes[fits], priority=data.attrs["area"][which][fits],
-            bounds=(view.width, view.height), max_offset=np.min(span[fits], axis=1) / 4,
-        )  # fmt: skip
-        idx = np.flatnonzero(fits)
-        return [
-            (int(which[idx[p.index]]), QRectF(p.x, p.y, p.w, p.h), texts[idx[p.index]])
-            for p in placed
-        ]
+            anchors, sizes, priority=ranks + prio_in * 0.999, bounds=(view.width, view.height)
+        )
+        return [Label(QRectF(p.x, p.y, p.w, p.h), *meta[p.index]) for p in placed]
 
-    def _parcel_labels(self, painter: QPainter, view: Viewport, data: LayerData) -> None:
+    def draw_labels(self, painter: QPainter, labels: Sequence[Label]) -> None:
+        fmb = QFontMetricsF(self.bold)
+        halo = _pen("#ffffff", 3)
         painter.setFont(self.font)
         painter.setPen(_pen("#000000", 1))
-        for _, rect, text in self.parcel_labels(view, data):
-            painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+        for lab in labels:
+            if not lab.bold:
+                painter.drawText(lab.rect, int(Qt.AlignmentFlag.AlignCenter), lab.text)
+        for lab in labels:
+            if lab.bold:
+                path = QPainterPath()
+                path.addText(
+                    QPointF(lab.rect.x() + 2, lab.rect.y() + fmb.ascent()), self.bold, lab.text
+                )
+                painter.strokePath(path, halo)
+                painter.fillPath(path, QBrush(QColor(lab.colour)))
 
-    def _frame_labels(
-        self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData
-    ) -> None:
-        if data.kind == "sheets":
-            texts = [
-                ("Tờ " if self.lang == "vi" else "Sheet ") + str(int(n))
-                for n in data.attrs["sheet_number"]
-            ]
-            colour = "#1f78b4"
-        else:
-            texts = [str(t or "") for t in data.attrs["label"]]
-            colour = hex_or(m.decl.style.get("stroke"), "#444444") or "#444444"
-        vb = view.bbox
-        # Anchor inside the visible part, so a big frame keeps its number on screen.
-        clipped = shapely.intersection(data.geoms, shapely.box(*vb))
-        ok = ~shapely.is_empty(clipped)
-        which = np.flatnonzero(ok)
-        if not len(which):
-            return
-        anchors = view.to_pixels(shapely.get_coordinates(shapely.point_on_surface(clipped[which])))
-        fm = QFontMetricsF(self.bold)
-        sizes = np.array([[fm.horizontalAdvance(texts[i]) + 4, fm.height()] for i in which])
-        placed = place_labels(anchors, sizes, bounds=(view.width, view.height))
-        painter.setFont(self.bold)
-        halo = _pen("#ffffff", 3)
-        for p in placed:
-            text = texts[int(which[p.index])]
-            path = QPainterPath()
-            path.addText(QPointF(p.x + 2, p.y + fm.ascent()), self.bold, text)
-            painter.strokePath(path, halo)
-            painter.fillPath(path, QBrush(QColor(colour)))
+
+@dataclass(frozen=True)
+class Label:
+    rect: QRectF
+    text: str
+    colour: str
+    bold: bool
+    kind: str
+
+
+_LABEL_RANK = {"admin": 0, "sheets": 1, "relation": 2, "parcels": 3}
 
 
 def highlight_path(data: LayerData, ids: Sequence[int], view: Viewport) -> QPainterPath:
