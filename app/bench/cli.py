@@ -27,6 +27,29 @@ def register(subparsers) -> None:
     rls.add_argument("--explain", action="store_true", help="also print the plans of (c) and (d)")
     rls.set_defaults(func=run_rls)
 
+    mapb = bench_sub.add_parser(
+        "map",
+        help="the map over a WAN: viewport, overview, pan, UI-thread gaps (issue 4)",
+        description="Start the latency proxy in front of the store and time, at 1920×1080 "
+        "as a temporary whole-province viewer: a ~20 000-parcel viewport, a ~200 000-parcel "
+        "overview, a half-screen pan and the longest UI-thread gap; prints medians against "
+        "the targets and DESIGN §4's QGIS figures. The DSN must be the store owner's. A "
+        "report, not a test: exits 0.",
+    )
+    add_dsn_arguments(mapb)
+    mapb.add_argument("--runs", type=int, default=5, help="timed runs per case (median)")
+    mapb.add_argument("--rtt-ms", type=float, default=40.0, help="round-trip time added")
+    mapb.add_argument("--mbit", type=float, default=100.0, help="Mbit/s per direction (0 = none)")
+    mapb.add_argument("--parcels", type=int, default=20_000, help="parcels in the viewport")
+    mapb.add_argument("--overview", type=int, default=200_000, help="parcels in the overview")
+    mapb.set_defaults(func=run_map)
+
+    # The WAN proxy is a top-level command (landrec proxy), registered with the benchmarks
+    # it serves.
+    from app.net import cli as net_cli
+
+    net_cli.register(subparsers)
+
 
 def run_rls(args: argparse.Namespace) -> int:
     from app.bench.rls import format_report, run_rls_bench
@@ -39,4 +62,20 @@ def run_rls(args: argparse.Namespace) -> int:
         progress=lambda msg: print(f"  {msg}", flush=True),
     )
     print(format_report(report))
+    return 0
+
+
+def run_map(args: argparse.Namespace) -> int:
+    from app.bench.map import format_table, run_map_bench
+
+    report = run_map_bench(
+        resolve_dsn(args.dsn, args.store_dir),
+        runs=max(1, args.runs),
+        rtt_ms=args.rtt_ms,
+        mbit=args.mbit or None,
+        viewport_parcels=args.parcels,
+        overview_parcels=args.overview,
+        progress=lambda msg: print(f"  {msg}", flush=True),
+    )
+    print(format_table(report))
     return 0

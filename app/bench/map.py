@@ -1,0 +1,322 @@
+"""Benchmark: the map over a WAN (issue 4 §7, DESIGN §4).
+
+Starts the latency proxy (app/net, pitfall P6) in front of the store, signs a temporary
+whole-province viewer in through it (everything a person reads goes through their own
+role and the area rule), and times at 1920×1080, as the median of N runs:
+
+- a ~20 000-parcel viewport, request → painted image (target ≤ 300 ms);
+- a ~200 000-parcel overview (≤ 1.5 s);
+- a half-screen pan from that viewport (≤ 150 ms);
+- the longest gap of a 10 ms QTimer probe on the main thread while the work above runs
+  on a worker thread, as the canvas does it (≤ 50 ms).
+
+Each view is rendered with the map engine's :func:`app.map.render.render_with` over one
+kept connection (the canvas keeps its connection; connecting costs four round trips and
+is shown on its own row) with the engine's cache cleared before each run, so every run
+pays the full fetch. The pan re-renders the new view over the kept connection: the engine
+has no strip-wise fetch, so the pan is a full view whose data is not in the cache.
+
+The report is a report, not a test: it always exits 0.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+import psycopg.conninfo
+
+from app.bench.rls import _create_viewer, _drop_viewer, _one
+from app.errors import UserFacingError
+from app.net.latency_proxy import LatencyProxy
+
+Progress = Callable[[str], None]
+BBox = tuple[float, float, float, float]
+SIZE = (1920, 1080)
+
+
+@dataclass
+class Row:
+    key: str
+    work: str
+    target_ms: float | None
+    qgis: str  # DESIGN §4's QGIS 3.22 figure over the same link, or "—"
+    times_ms: list[float] = field(default_factory=list)
+    features: int = 0
+    note: str = ""
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.times_ms) if self.times_ms else float("nan")
+
+    @property
+    def passed(self) -> bool | None:
+        if self.target_ms is None or not self.times_ms:
+            return None
+        return self.median_ms <= self.target_ms
+
+
+@dataclass
+class MapBenchReport:
+    parcels_total: int
+    runs: int
+    rtt_ms: float
+    mbit: float | None
+    rows: list[Row]
+    viewport_bbox: BBox
+    overview_bbox: BBox
+    viewport_bytes: int = 0  # bytes down the link for one viewport fetch
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, key: str) -> Row:
+        return next(r for r in self.rows if r.key == key)
+
+
+# -- choosing the views ------------------------------------------------------------------------
+def _count(conn: psycopg.Connection, bbox: BBox, srid: int) -> int:
+    return _one(
+        conn,
+        "SELECT count(*) FROM cad.parcel WHERE retired_at IS NULL "
+        "AND geom && ST_MakeEnvelope(%s, %s, %s, %s, %s)",
+        (*bbox, srid),
+    )[0]
+
+
+def view_holding(
+    conn: psycopg.Connection, centre: tuple[float, float], target: int, srid: int, hi: float
+) -> tuple[BBox, int]:
+    """A 16:9 box around ``centre`` holding about ``target`` current parcels (bisection on
+    its half-height, up to ``hi`` metres)."""
+    aspect = SIZE[0] / SIZE[1]
+    cx, cy = centre
+
+    def box(h: float) -> BBox:
+        return (cx - h * aspect, cy - h, cx + h * aspect, cy + h)
+
+    lo = 1.0
+    if _count(conn, box(hi), srid) > target:
+        for _ in range(30):
+            mid = (lo + hi) / 2
+            if _count(conn, box(mid), srid) < target:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo < 0.5:
+                break
+    bbox = box(hi)
+    return bbox, _count(conn, bbox, srid)
+
+
+def choose_views(
+    conn: psycopg.Connection, viewport_parcels: int, overview_parcels: int
+) -> tuple[BBox, int, BBox, int, int]:
+    """(viewport bbox, its parcels, overview bbox, its parcels, srid): both centred on the
+    densest commune's parcels, as a clerk zooms out from their commune."""
+    srid = int(_one(conn, "SELECT value FROM sys.setting WHERE key = 'srid'")[0])
+    row = _one(
+        conn,
+        """
+        WITH c AS (SELECT commune_id FROM cad.parcel WHERE retired_at IS NULL
+                   GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)
+        SELECT ST_X(pt), ST_Y(pt) FROM (
+            SELECT ST_Centroid(ST_Extent(geom)::geometry) AS pt
+            FROM cad.parcel WHERE retired_at IS NULL AND commune_id = (SELECT * FROM c)) x
+        """,
+    )
+    if row is None or row[0] is None:
+        raise UserFacingError("the store holds no parcels to draw")
+    centre = (float(row[0]), float(row[1]))
+    ext = _one(
+        conn,
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        "(SELECT ST_Extent(geom) AS e FROM cad.parcel WHERE retired_at IS NULL) x",
+    )
+    reach = max(abs(centre[0] - ext[0]), abs(ext[2] - centre[0]), abs(centre[1] - ext[1]),
+                abs(ext[3] - centre[1])) + 1.0  # fmt: skip
+    vbox, vn = view_holding(conn, centre, viewport_parcels, srid, reach)
+    obox, on = view_holding(conn, centre, overview_parcels, srid, reach)
+    return vbox, vn, obox, on, srid
+
+
+# -- the UI-thread probe --------------------------------------------------------------------
+def run_probed(work: Callable[[], object]) -> tuple[object, float]:
+    """Run ``work`` on a worker thread while a 10 ms QTimer ticks on this (main) thread;
+    returns (result, longest gap between ticks in ms). Exceptions are re-raised here."""
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+    box: dict[str, object] = {}
+
+    def worker() -> None:
+        try:
+            box["result"] = work()
+        except BaseException as exc:  # re-raised on the main thread
+            box["error"] = exc
+
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    last = [time.perf_counter()]
+    gap = [0.0]
+    thread = threading.Thread(target=worker, name="bench-map-worker", daemon=True)
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gap[0] = max(gap[0], now - last[0])
+        last[0] = now
+        if not thread.is_alive():
+            loop.quit()
+
+    timer.timeout.connect(tick)
+    timer.start()
+    last[0] = time.perf_counter()
+    thread.start()
+    loop.exec()
+    timer.stop()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box.get("result"), gap[0] * 1000
+
+
+# -- the benchmark --------------------------------------------------------------------------
+def run_map_bench(
+    dsn: str,
+    runs: int = 5,
+    rtt_ms: float = 40.0,
+    mbit: float | None = 100.0,
+    viewport_parcels: int = 20_000,
+    overview_parcels: int = 200_000,
+    progress: Progress = lambda _m: None,
+) -> MapBenchReport:
+    """Measure (see the module doc). ``dsn`` is the store owner's (a superuser): the
+    benchmark creates a temporary viewer role and drops it afterwards."""
+    from app.map.fetch import Fetcher
+    from app.map.qtpaint import ensure_app
+    from app.map.render import render_map, render_with
+    from app.map.style import load_style
+    from app.map.viewport import Viewport
+
+    runs = max(1, runs)
+    try:
+        owner = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
+    try:
+        proxy = LatencyProxy.for_dsn(dsn, rtt_ms=rtt_ms, mbit=mbit)
+    except ValueError as exc:
+        owner.close()
+        raise UserFacingError(f"{exc} (give a host:port DSN)") from None
+    with owner:
+        if not _one(owner, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]:
+            raise UserFacingError("the benchmark needs the store owner's DSN (a superuser)")
+        total = _one(owner, "SELECT count(*) FROM cad.parcel WHERE retired_at IS NULL")[0]
+        progress(f"{total:,} current parcels; choosing the views …")
+        vbox, vn, obox, on, _srid = choose_views(owner, viewport_parcels, overview_parcels)
+        progress(f"viewport {vn:,} parcels, {vbox[2] - vbox[0]:.0f} m wide; "
+                 f"overview {on:,} parcels, {obox[2] - obox[0]:.0f} m wide")  # fmt: skip
+        rows = [
+            Row("viewport", f"viewport of {vn:,} parcels", 300.0, "1.95 s"),
+            Row("overview", f"overview of {on:,} parcels", 1500.0, "11.5 s"),
+            Row("pan", "half-screen pan from the viewport", 150.0, "—"),
+            Row("ui_gap", "UI thread: longest gap of a 10 ms probe", 50.0, "—"),
+            Row("cold", "viewport, new connection (render_map)", None, "—"),
+        ]
+        report = MapBenchReport(total, runs, rtt_ms, mbit, rows, vbox, obox)
+        role, password = _create_viewer(owner, True, None)
+        try:
+            ensure_app()
+            with proxy:
+                person = psycopg.conninfo.make_conninfo(
+                    proxy.wrap_dsn(dsn), user=role, password=password
+                )
+                _measure(report, proxy, person, runs, progress, Fetcher, load_style,
+                         render_with, render_map, Viewport)  # fmt: skip
+        finally:
+            _drop_viewer(owner, role)
+    return report
+
+
+def _measure(report, proxy, person, runs, progress, Fetcher, load_style, render_with,
+             render_map, Viewport) -> None:  # fmt: skip
+    conn = psycopg.connect(person, autocommit=True)
+    fetcher = Fetcher(lambda: conn)
+    try:
+        style = load_style(conn)
+        view = Viewport.fit(report.viewport_bbox, SIZE)
+        panned = view.panned(SIZE[0] / 2, 0)
+        gaps: list[float] = []
+
+        def timed(bbox: BBox) -> tuple[float, dict]:
+            t0 = time.perf_counter()
+            image, timings = render_with(fetcher, style, bbox, SIZE)
+            elapsed = (time.perf_counter() - t0) * 1000
+            assert image.width() == SIZE[0]
+            return elapsed, timings
+
+        render_with(fetcher, style, report.viewport_bbox, SIZE)  # warm-up (caches, plans)
+        for i in range(runs):
+            progress(f"run {i + 1}/{runs}")
+            fetcher.clear_cache()
+            before = proxy.stats.bytes_down
+            (ms, t), gap = run_probed(lambda: timed(report.viewport_bbox))
+            report.viewport_bytes = proxy.stats.bytes_down - before
+            report.row("viewport").times_ms.append(ms)
+            report.row("viewport").features = t["features"]
+            gaps.append(gap)
+            # The pan starts from the viewport just drawn (its data in the cache).
+            (ms, t), gap = run_probed(lambda: timed(panned.bbox))
+            report.row("pan").times_ms.append(ms)
+            report.row("pan").features = t["features"]
+            gaps.append(gap)
+            fetcher.clear_cache()
+            (ms, t), gap = run_probed(lambda: timed(report.overview_bbox))
+            report.row("overview").times_ms.append(ms)
+            report.row("overview").features = t["features"]
+            gaps.append(gap)
+            (img_t), gap = run_probed(lambda: render_map(person, report.viewport_bbox, SIZE))
+            report.row("cold").times_ms.append(img_t[1]["total_ms"])
+            report.row("cold").features = img_t[1]["features"]
+        report.row("ui_gap").times_ms.extend(gaps)
+        report.row("ui_gap").note = f"worst {max(gaps):.0f} ms of {len(gaps)} renders"
+        report.row("pan").note = "full fetch of the new view (no strip-wise fetch in the engine)"
+        report.row("cold").note = "connect + style + render: 4 round trips more"
+    finally:
+        fetcher.close()
+        conn.close()
+
+
+def format_table(report: MapBenchReport) -> str:
+    link = f"{report.rtt_ms:g} ms RTT, " + (
+        f"{report.mbit:g} Mbit/s" if report.mbit else "no bandwidth limit"
+    )
+    head = (
+        f"{'work':<44} {'parcels':>8} {'median ms':>10} {'target':>9} "
+        f"{'QGIS 3.22':>10} {'result':>7}"
+    )
+    lines = [
+        "",
+        f"landrec bench map — {SIZE[0]}×{SIZE[1]}, proxy {link}, median of {report.runs} "
+        f"runs, store of {report.parcels_total:,} parcels",
+        "",
+        head,
+        "-" * len(head),
+    ]
+    for r in report.rows:
+        target = f"≤ {r.target_ms:g}" if r.target_ms is not None else "—"
+        result = {True: "pass", False: "FAIL", None: "info"}[r.passed]
+        feats = f"{r.features:,}" if r.key not in ("ui_gap",) else ""
+        lines.append(
+            f"{r.work:<44} {feats:>8} {r.median_ms:>10.1f} {target:>9} {r.qgis:>10} {result:>7}"
+        )
+    lines.append("")
+    lines.append(f"viewport bytes down the link: {report.viewport_bytes / 1e6:.2f} MB")
+    for r in report.rows:
+        if r.note:
+            lines.append(f"{r.key}: {r.note}")
+    lines.extend(report.notes)
+    return "\n".join(lines)
