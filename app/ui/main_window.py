@@ -1,4 +1,4 @@
-"""The main window: menus from the subsystem plugins, the map area, connection state.
+"""The main window: menus from the subsystem plugins, the map canvas, connection state.
 
 Nothing here talks to the store on the UI thread: the summary and the periodic
 connection check run on the window's :class:`~app.ui.tasks.TaskRunner`.
@@ -16,9 +16,21 @@ import sys
 import traceback
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
 
+from app.map.fetch import Fetcher
+from app.map.layers import LayerModel
+from app.map.viewport import Viewport
 from app.plugin import (
     NEEDS_STORE,
     NOT_IMPLEMENTED_TIP,
@@ -33,6 +45,9 @@ from app.store.summary import StoreSummary, StoreUnavailable
 from app.ui.about import AboutDialog
 from app.ui.context import UiContext
 from app.ui.i18n import translate
+from app.ui.layer_panel import LayerPanel
+from app.ui.map_canvas import MapCanvas
+from app.ui.status import MapStatus
 from app.ui.summary_panel import SummaryPanel
 from app.ui.tasks import TaskRunner
 
@@ -94,7 +109,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(translate("MainWindow", "LandRec — Land information system"))
         self.resize(1280, 800)
         self.panel = SummaryPanel(lang)
-        self.setCentralWidget(self.panel)
+        self._build_map()
         self._build_status_bar()
         self._build_menus()
         self._build_docks()
@@ -109,6 +124,7 @@ class MainWindow(QMainWindow):
         self._show_account()
         self._start_idle_lock(idle_ms)
         self.refresh()
+        self._load_map_setup()
 
     @property
     def dsn(self) -> str:
@@ -128,6 +144,9 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel("")
         self.user_label.setObjectName("signedInUser")
         bar.addWidget(self.connection_label)
+        self.map_status = MapStatus(self.canvas, self.lang)
+        for widget in self.map_status.widgets():
+            bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.user_label)
 
     def _build_menus(self) -> None:
@@ -157,6 +176,10 @@ class MainWindow(QMainWindow):
 
         help_menu = self._new_menu(bar.addMenu(translate("MainWindow", "&Help")), "help")
         self._fill("help", help_menu)
+        summary = self.summary_dock.toggleViewAction()
+        summary.setObjectName("app.summary")
+        summary.setText(translate("MainWindow", "Store summary"))
+        help_menu.addAction(summary)
         about = QAction(translate("MainWindow", "About"), self)
         about.setObjectName("app.about")
         about.triggered.connect(self.show_about)
@@ -229,6 +252,153 @@ class MainWindow(QMainWindow):
             dock.setVisible(decl.visible)
             self.view_menu.addAction(dock.toggleViewAction())
             self.docks[decl.id] = dock
+
+    # -- the map ----------------------------------------------------------------------------
+    def _build_map(self) -> None:
+        """The canvas in the centre, layers and the store summary docked on the left, the
+        navigation tools in a toolbar."""
+        # The map reads on a connection of its own (the person's role, so the area rule
+        # applies), so a long fetch never queues behind the window's other queries.
+        self.fetcher = Fetcher(self.session.connect)
+        self.layer_model = LayerModel(self.registry.layers())
+        self.canvas = MapCanvas(self.fetcher, self.layer_model, lang=self.lang)
+        self.setCentralWidget(self.canvas)
+        self.canvas.connectionChanged.connect(self._map_connection)
+
+        self.layer_panel = LayerPanel(self.layer_model, self.lang)
+        self.layer_panel.layersChanged.connect(self.canvas.refresh)
+        self.layer_dock = self._side_dock(
+            "app.layers", translate("MainWindow", "Layers"), self.layer_panel
+        )
+        self.summary_dock = self._side_dock(
+            "app.summary_dock", translate("MainWindow", "Store summary"), self.panel
+        )
+
+        bar = QToolBar(translate("MainWindow", "Map"), self)
+        bar.setObjectName("mapToolbar")
+        self.addToolBar(bar)
+        self.map_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        tools = (
+            ("pan", translate("MainWindow", "Pan"), "P"),
+            ("identify", translate("MainWindow", "Identify"), "I"),
+            ("select", translate("MainWindow", "Select"), "S"),
+            ("zoom", translate("MainWindow", "Zoom to box"), "Z"),
+        )
+        for tool, text, key in tools:
+            qa = self._map_action(
+                bar, f"map.{tool}", text, key, lambda _=False, t=tool: self.canvas.set_tool(t)
+            )
+            qa.setCheckable(True)
+            qa.setChecked(tool == "pan")
+            group.addAction(qa)
+        bar.addSeparator()
+        self._map_action(
+            bar,
+            "map.full",
+            translate("MainWindow", "Whole province"),
+            "Home",
+            self.canvas.zoom_to_full,
+        )
+        self._map_action(
+            bar,
+            "map.selection",
+            translate("MainWindow", "Zoom to selection"),
+            "Ctrl+J",
+            self.canvas.zoom_to_selection,
+        )
+        self._map_action(
+            bar,
+            "map.previous",
+            translate("MainWindow", "Previous extent"),
+            "Alt+Left",
+            self.canvas.previous_extent,
+        )
+        self._map_action(
+            bar,
+            "map.next",
+            translate("MainWindow", "Next extent"),
+            "Alt+Right",
+            self.canvas.next_extent,
+        )
+        self.commune_box = QComboBox()
+        self.commune_box.setObjectName("zoomToCommune")
+        self.commune_box.setToolTip(translate("MainWindow", "Zoom to commune"))
+        self.commune_box.setMinimumContentsLength(16)
+        self.commune_box.activated.connect(self._zoom_to_commune)
+        bar.addWidget(self.commune_box)
+
+    def _side_dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        return dock
+
+    def _map_action(self, bar: QToolBar, name: str, text: str, key: str, slot) -> QAction:
+        qa = QAction(text, self)
+        qa.setObjectName(name)
+        qa.setShortcut(QKeySequence(key))
+        qa.setToolTip(f"{text} ({key})")
+        qa.triggered.connect(slot)
+        bar.addAction(qa)
+        self.map_actions[name] = qa
+        return qa
+
+    def _load_map_setup(self) -> None:
+        """Land-use colours, the deployment CRS and the communes, off the UI thread."""
+        from app.map.style import load_style
+
+        def read(conn):
+            (srid,) = conn.execute("SELECT value FROM sys.setting WHERE key = 'srid'").fetchone()
+            return load_style(conn), int(srid)
+
+        def work():
+            style, srid = self.fetcher.run(read)
+            return style, srid, self.fetcher.communes()
+
+        self.runner.submit(work, self._map_setup_done, self._map_setup_failed)
+
+    def _map_setup_done(self, result) -> None:
+        style, srid, communes = result
+        self.map_srid = srid
+        self.canvas.map_painter.style = style
+        self.layer_panel.set_style(style)
+        self.map_status.set_srid(srid)
+        self.communes = communes
+        self.commune_box.clear()
+        self.commune_box.addItem(translate("MainWindow", "Zoom to commune…"), None)
+        for commune_id, name, bbox in communes:
+            self.commune_box.addItem(name, (commune_id, bbox))
+        if communes:
+            xs = [b for _, _, b in communes]
+            self.canvas.full_extent = (
+                min(b[0] for b in xs), min(b[1] for b in xs),
+                max(b[2] for b in xs), max(b[3] for b in xs),
+            )  # fmt: skip
+        if self.canvas.view is None and self.canvas.full_extent is not None:
+            size = (max(1, self.canvas.width()), max(1, self.canvas.height()))
+            self.canvas.set_view(Viewport.fit(self.canvas.full_extent, size, margin=0.02))
+
+    def _map_setup_failed(self, exc: BaseException) -> None:
+        # The summary and the periodic check report the connection; retry with them.
+        self.map_setup_error = str(exc)
+        QTimer.singleShot(5_000, self._load_map_setup)
+
+    def _zoom_to_commune(self, index: int) -> None:
+        data = self.commune_box.itemData(index)
+        if data:
+            self.canvas.zoom_to_bbox(*data[1])
+
+    def _map_connection(self, online: bool) -> None:
+        if not online:
+            self._set_connected(False, translate("MainWindow", "The map lost the connection"))
+        elif self.connected is not True:
+            self.check_connection()
+
+    def map_ready(self) -> bool:
+        """True once the canvas shows a finished image of its current view."""
+        return bool(self.canvas.last_timings) and not self.canvas._debounce.isActive()
 
     # -- enabled state ------------------------------------------------------------------
     def enable_state(self) -> EnableState:
@@ -448,6 +618,10 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         if self.idle_lock is not None:
             self.idle_lock.stop()
+        self.fetcher.cancel()
+        self.canvas.pool.clear()
+        self.canvas.pool.waitForDone(10_000)
+        self.fetcher.close()
         self.runner.shutdown(wait_ms=10_000)
         self.session.close()
         super().closeEvent(event)
