@@ -28,7 +28,7 @@ def _swatch(colour: str) -> QIcon:
 
 
 class LayerPanel(QWidget):
-    #: A layer was shown or hidden, or the order changed: the canvas should redraw.
+    # A layer was shown or hidden, or the order changed: the canvas should redraw.
     layersChanged = Signal()
 
     def __init__(self, model: LayerModel, lang: str = "vi", parent: QWidget | None = None):

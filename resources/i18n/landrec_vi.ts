@@ -96,6 +96,29 @@
     </message>
 </context>
 <context>
+    <name>LayerPanel</name>
+    <message>
+        <source>Up</source>
+        <translation>Lên</translation>
+    </message>
+    <message>
+        <source>Down</source>
+        <translation>Xuống</translation>
+    </message>
+    <message>
+        <source>Draw later (on top)</source>
+        <translation>Vẽ sau (nằm trên)</translation>
+    </message>
+    <message>
+        <source>Draw earlier (below)</source>
+        <translation>Vẽ trước (nằm dưới)</translation>
+    </message>
+    <message>
+        <source>Land use</source>
+        <translation>Loại đất</translation>
+    </message>
+</context>
+<context>
     <name>Login</name>
     <message>
         <source>Wrong user name or password. After 5 failed attempts the account is locked for 15 minutes.</source>
@@ -310,6 +333,10 @@
         <translation>Trợ &amp;giúp</translation>
     </message>
     <message>
+        <source>Store summary</source>
+        <translation>Tổng quan cơ sở dữ liệu</translation>
+    </message>
+    <message>
         <source>About</source>
         <translation>Giới thiệu</translation>
     </message>
@@ -324,6 +351,58 @@
     <message>
         <source>Two-factor authentication…</source>
         <translation>Xác thực hai lớp…</translation>
+    </message>
+    <message>
+        <source>Layers</source>
+        <translation>Lớp bản đồ</translation>
+    </message>
+    <message>
+        <source>Map</source>
+        <translation>Bản đồ</translation>
+    </message>
+    <message>
+        <source>Pan</source>
+        <translation>Di chuyển</translation>
+    </message>
+    <message>
+        <source>Identify</source>
+        <translation>Xem thông tin</translation>
+    </message>
+    <message>
+        <source>Select</source>
+        <translation>Chọn</translation>
+    </message>
+    <message>
+        <source>Zoom to box</source>
+        <translation>Phóng theo khung</translation>
+    </message>
+    <message>
+        <source>Whole province</source>
+        <translation>Toàn tỉnh</translation>
+    </message>
+    <message>
+        <source>Zoom to selection</source>
+        <translation>Phóng tới thửa đã chọn</translation>
+    </message>
+    <message>
+        <source>Previous extent</source>
+        <translation>Khung nhìn trước</translation>
+    </message>
+    <message>
+        <source>Next extent</source>
+        <translation>Khung nhìn sau</translation>
+    </message>
+    <message>
+        <source>Zoom to commune</source>
+        <translation>Phóng tới xã</translation>
+    </message>
+    <message>
+        <source>Zoom to commune…</source>
+        <translation>Phóng tới xã…</translation>
+    </message>
+    <message>
+        <source>The map lost the connection</source>
+        <translation>Bản đồ mất kết nối</translation>
     </message>
     <message>
         <source>Needs a connection to the store</source>
@@ -364,6 +443,29 @@
     <message>
         <source>The password was changed.</source>
         <translation>Đã đổi mật khẩu.</translation>
+    </message>
+</context>
+<context>
+    <name>MapCanvas</name>
+    <message>
+        <source>Offline — retrying…</source>
+        <extracomment>A press that moved less than this (px) is a click. Delay before fetching after a view change (ms): a burst of wheel notches asks once. Retry after a lost connection: first delay and cap (ms), doubling in between. generation, view, image, {layer id: LayerData}, final, timings</extracomment>
+        <translation>Mất kết nối — đang thử lại…</translation>
+    </message>
+</context>
+<context>
+    <name>MapStatus</name>
+    <message>
+        <source>Cursor position, VN-2000 (X, Y)</source>
+        <translation>Vị trí con trỏ, VN-2000 (X, Y)</translation>
+    </message>
+    <message>
+        <source>Cursor position, WGS 84 (lat, lon)</source>
+        <translation>Vị trí con trỏ, WGS 84 (vĩ độ, kinh độ)</translation>
+    </message>
+    <message>
+        <source>Map scale: type 1:N and press Enter</source>
+        <translation>Tỷ lệ bản đồ: gõ 1:N rồi nhấn Enter</translation>
     </message>
 </context>
 <context>
