@@ -100,3 +100,27 @@ def test_wrap_dsn_keeps_credentials_and_refuses_unix_sockets() -> None:
     assert "password=p" in wrapped and "sslmode=require" in wrapped
     with pytest.raises(ValueError):
         LatencyProxy.for_dsn("host=/tmp port=5432 dbname=x")
+
+
+def test_proxy_process_and_command_line(migrated_db: str) -> None:
+    from app.cli import build_parser
+    from app.net.latency_proxy import ProxyProcess
+
+    args = build_parser().parse_args(
+        ["proxy", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:5432", "--rtt-ms", "40",
+         "--mbit", "100"]
+    )  # fmt: skip
+    assert (args.listen, args.target, args.rtt_ms, args.mbit) == (
+        ("127.0.0.1", 0), ("127.0.0.1", 5432), 40.0, 100.0,
+    )  # fmt: skip
+    with ProxyProcess.for_dsn(migrated_db, rtt_ms=30, mbit=None) as proxy:
+        conn = psycopg.connect(proxy.wrap_dsn(migrated_db), autocommit=True)
+        conn.execute("SELECT 1")
+        t0 = time.perf_counter()
+        conn.execute("SELECT 1").fetchone()
+        assert 0.030 <= time.perf_counter() - t0 < 0.070
+        stats = proxy.stats
+        assert stats.connections == 1 and stats.bytes_down > 0
+        proxy.cut(0.3)
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT 1")

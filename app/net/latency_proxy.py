@@ -276,3 +276,117 @@ class LatencyProxy:
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
+
+
+class ProxyProcess:
+    """A :class:`LatencyProxy` in a child process, driven over its stdin/stdout.
+
+    Benchmarks use it so the proxy does not share the measured client's GIL: in-process,
+    a worker decoding a viewport would also stall the bytes on the "wire". Same API as
+    the in-process proxy for what the benchmark needs: ``start``/``stop``, ``wrap_dsn``,
+    ``cut``, ``stats``.
+    """
+
+    def __init__(
+        self, target: tuple[str, int], *, rtt_ms: float = 40.0, mbit: float | None = 100.0
+    ) -> None:
+        self.target = (str(target[0]), int(target[1]))
+        self.rtt_ms = rtt_ms
+        self.mbit = mbit
+        self.port = 0
+        self._proc = None
+
+    @classmethod
+    def for_dsn(cls, dsn: str, **kwargs) -> ProxyProcess:
+        proxy = LatencyProxy.for_dsn(dsn)  # validates the DSN's host
+        return cls(proxy.target, **kwargs)
+
+    def start(self) -> ProxyProcess:
+        import subprocess
+        import sys
+
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "app.net.latency_proxy", f"{self.target[0]}:{self.target[1]}",
+             str(self.rtt_ms), str(self.mbit or 0)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )  # fmt: skip
+        self.port = int(self._ask("port"))
+        return self
+
+    def _ask(self, command: str) -> str:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("proxy not started")
+        proc.stdin.write(command + "\n")
+        proc.stdin.flush()
+        answer = proc.stdout.readline()
+        if not answer:
+            raise RuntimeError("the proxy process ended")
+        return answer.strip()
+
+    @property
+    def stats(self) -> ProxyStats:
+        import json
+
+        return ProxyStats(**json.loads(self._ask("stats")))
+
+    def cut(self, seconds: float) -> None:
+        self._ask(f"cut {float(seconds)}")
+
+    def wrap_dsn(self, dsn: str) -> str:
+        params = conninfo_to_dict(dsn)
+        params.pop("hostaddr", None)
+        params["host"], params["port"] = "127.0.0.1", str(self.port)
+        return make_conninfo(**params)
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()  # EOF: the child stops its proxy and exits
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+            proc.wait()
+
+    def __enter__(self) -> ProxyProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _child_main(argv: list[str]) -> int:
+    """``python -m app.net.latency_proxy HOST:PORT RTT_MS MBIT``: serve :class:`ProxyProcess`
+    commands on stdin (port, stats, cut N) until EOF."""
+    import dataclasses
+    import json
+    import sys
+
+    host, _, port = argv[0].rpartition(":")
+    proxy = LatencyProxy((host, int(port)), rtt_ms=float(argv[1]), mbit=float(argv[2]) or None)
+    proxy.start()
+    try:
+        for line in sys.stdin:
+            command, _, arg = line.strip().partition(" ")
+            if command == "port":
+                answer = str(proxy.port)
+            elif command == "stats":
+                answer = json.dumps(dataclasses.asdict(proxy.stats))
+            elif command == "cut":
+                proxy.cut(float(arg))
+                answer = "ok"
+            else:
+                answer = "?"
+            print(answer, flush=True)
+    finally:
+        proxy.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_child_main(sys.argv[1:]))
