@@ -53,6 +53,8 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import psycopg
+
     from app.errors import UserFacingError
     from app.map.render import parse_layers, render_map
 
@@ -65,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
             runs.append(timings)
     except KeyError as exc:
         raise UserFacingError(f"unknown layer {exc.args[0]}") from None
+    except psycopg.Error as exc:  # the server's own (Vietnamese) message, no traceback
+        first = (str(exc) or type(exc).__name__).splitlines()[0]
+        raise UserFacingError(first) from None
     if image is None or not image.save(args.out, "PNG"):
         raise UserFacingError(f"could not write {args.out}")
     out = dict(runs[-1])
@@ -76,3 +81,23 @@ def run(args: argparse.Namespace) -> int:
     out["size"] = [size[0], size[1]]
     print(json.dumps(out, ensure_ascii=False))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m app.map.cli render …`` — the same as ``landrec render …``."""
+    import sys
+
+    from app.errors import UserFacingError
+
+    parser = argparse.ArgumentParser(prog="landrec")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserFacingError as exc:
+        print(f"landrec: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -87,6 +87,7 @@ def render_with(
         "features": len(parcels) if parcels is not None else 0,
         "features_all": sum(len(d) for d in datas),
         "scale": round(view.scale),
+        "bbox": [round(v, 3) for v in view.bbox],  # the box drawn (aspect of the image)
         "layers": [m.id for m, _ in shown],
     }
 

@@ -398,7 +398,7 @@ class MainWindow(QMainWindow):
 
     def map_ready(self) -> bool:
         """True once the canvas shows a finished image of its current view."""
-        return bool(self.canvas.last_timings) and not self.canvas._debounce.isActive()
+        return self.canvas.settled()
 
     # -- enabled state ------------------------------------------------------------------
     def enable_state(self) -> EnableState:

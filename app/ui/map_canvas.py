@@ -172,6 +172,7 @@ class MapCanvas(QWidget):
         self.full_extent: BBox | None = None
         self._image: QImage | None = None
         self._image_view: Viewport | None = None
+        self._final_view: Viewport | None = None
         self._gen = 0
         self._press: QPointF | None = None
         self._press_mods = Qt.KeyboardModifier.NoModifier
@@ -252,6 +253,7 @@ class MapCanvas(QWidget):
             return  # a cancelled or superseded request never paints
         self._image, self._image_view = image, view
         if final:
+            self._final_view = view
             self.data = datas
             self.last_timings = timings
             self._set_online(True)
@@ -280,6 +282,14 @@ class MapCanvas(QWidget):
         if online != self.online:
             self.online = online
             self.connectionChanged.emit(online)
+
+    def settled(self) -> bool:
+        """The finished image of the current view is shown (tests, screenshots)."""
+        return (
+            self.view is not None
+            and self._final_view == self.view
+            and not self._debounce.isActive()
+        )
 
     def wait_idle(self, timeout_ms: int = 10_000) -> bool:
         """Tests: wait for the pending fetch (the result still arrives through the loop)."""
