@@ -657,4 +657,328 @@
         <translation>Mã không đúng hoặc đã hết hạn. Hãy nhập mã hiện tại.</translation>
     </message>
 </context>
+<context>
+    <name>ParcelPanel</name>
+    <message>
+        <source>Parcel</source>
+        <translation>Thửa đất</translation>
+    </message>
+    <message>
+        <source>Choose a parcel on the map or in the search</source>
+        <translation>Chọn một thửa trên bản đồ hoặc trong kết quả tìm kiếm</translation>
+    </message>
+    <message>
+        <source>Commune</source>
+        <translation>Xã, phường</translation>
+    </message>
+    <message>
+        <source>Map sheet</source>
+        <translation>Tờ bản đồ</translation>
+    </message>
+    <message>
+        <source>Parcel number</source>
+        <translation>Số thửa</translation>
+    </message>
+    <message>
+        <source>National parcel ID</source>
+        <translation>Mã thửa đất quốc gia</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Địa chỉ</translation>
+    </message>
+    <message>
+        <source>Legal area</source>
+        <translation>Diện tích pháp lý</translation>
+    </message>
+    <message>
+        <source>Computed area</source>
+        <translation>Diện tích tính toán</translation>
+    </message>
+    <message>
+        <source>Main land use</source>
+        <translation>Mục đích chính</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>Phiên bản</translation>
+    </message>
+    <message>
+        <source>Restrictions</source>
+        <translation>Hạn chế</translation>
+    </message>
+    <message>
+        <source>General</source>
+        <translation>Thông tin chung</translation>
+    </message>
+    <message>
+        <source>Code</source>
+        <translation>Mã</translation>
+    </message>
+    <message>
+        <source>Land use</source>
+        <translation>Mục đích sử dụng</translation>
+    </message>
+    <message>
+        <source>Area</source>
+        <translation>Diện tích</translation>
+    </message>
+    <message>
+        <source>Until</source>
+        <translation>Thời hạn</translation>
+    </message>
+    <message>
+        <source>Origin</source>
+        <translation>Nguồn gốc</translation>
+    </message>
+    <message>
+        <source>Holder</source>
+        <translation>Chủ sử dụng</translation>
+    </message>
+    <message>
+        <source>Right</source>
+        <translation>Quyền</translation>
+    </message>
+    <message>
+        <source>Share</source>
+        <translation>Tỷ lệ</translation>
+    </message>
+    <message>
+        <source>ID number</source>
+        <translation>Số định danh</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>Từ ngày</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>Đến ngày</translation>
+    </message>
+    <message>
+        <source>Show ID number</source>
+        <translation>Hiện số định danh</translation>
+    </message>
+    <message>
+        <source>Holders</source>
+        <translation>Chủ sử dụng</translation>
+    </message>
+    <message>
+        <source>Serial</source>
+        <translation>Số phát hành</translation>
+    </message>
+    <message>
+        <source>Register no.</source>
+        <translation>Số vào sổ</translation>
+    </message>
+    <message>
+        <source>Issued on</source>
+        <translation>Ngày cấp</translation>
+    </message>
+    <message>
+        <source>Issuer</source>
+        <translation>Cơ quan cấp</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Trạng thái</translation>
+    </message>
+    <message>
+        <source>Certificates</source>
+        <translation>Giấy chứng nhận</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Ngày</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Loại</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Lý do</translation>
+    </message>
+    <message>
+        <source>Mutations</source>
+        <translation>Biến động</translation>
+    </message>
+    <message>
+        <source>Price table</source>
+        <translation>Bảng giá</translation>
+    </message>
+    <message>
+        <source>Segment or zone</source>
+        <translation>Đoạn đường hoặc khu vực</translation>
+    </message>
+    <message>
+        <source>Position</source>
+        <translation>Vị trí</translation>
+    </message>
+    <message>
+        <source>Unit price</source>
+        <translation>Đơn giá</translation>
+    </message>
+    <message>
+        <source>Depth rule</source>
+        <translation>Quy tắc chiều sâu</translation>
+    </message>
+    <message>
+        <source>Adjustment coefficient</source>
+        <translation>Hệ số điều chỉnh</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Giá trị</translation>
+    </message>
+    <message>
+        <source>Land price</source>
+        <translation>Giá đất</translation>
+    </message>
+    <message>
+        <source>Planned use</source>
+        <translation>Mục đích quy hoạch</translation>
+    </message>
+    <message>
+        <source>Zone</source>
+        <translation>Khu</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>Quy hoạch, kế hoạch</translation>
+    </message>
+    <message>
+        <source>Planning</source>
+        <translation>Quy hoạch</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>Loại</translation>
+    </message>
+    <message>
+        <source>Number</source>
+        <translation>Số</translation>
+    </message>
+    <message>
+        <source>Pages</source>
+        <translation>Số trang</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Tệp</translation>
+    </message>
+    <message>
+        <source>Scanned documents</source>
+        <translation>Hồ sơ quét</translation>
+    </message>
+    <message>
+        <source>As of</source>
+        <translation>Tại ngày</translation>
+    </message>
+    <message>
+        <source>Lineage</source>
+        <translation>Nguồn gốc thửa (tách, hợp)</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>Lịch sử</translation>
+    </message>
+    <message>
+        <source>Reading parcel…</source>
+        <translation>Đang đọc thửa đất…</translation>
+    </message>
+    <message>
+        <source>Parcel %1, sheet %2, %3</source>
+        <translation>Thửa %1, tờ %2, %3</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>Không có</translation>
+    </message>
+    <message>
+        <source>Long-term</source>
+        <translation>Lâu dài</translation>
+    </message>
+    <message>
+        <source>Your account has no right to read this subsystem</source>
+        <translation>Tài khoản không có quyền xem phân hệ này</translation>
+    </message>
+    <message>
+        <source>Not priced</source>
+        <translation>Chưa có giá</translation>
+    </message>
+    <message>
+        <source>Parcel %1, sheet %2, %3 — %4, version %5, valid %6 – %7</source>
+        <translation>Thửa %1, tờ %2, %3 — %4, phiên bản %5, hiệu lực %6 – %7</translation>
+    </message>
+    <message>
+        <source>The parcel did not exist on that date</source>
+        <translation>Thửa đất chưa có hoặc đã ngừng vào ngày này</translation>
+    </message>
+    <message>
+        <source>from</source>
+        <translation>từ</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>thành</translation>
+    </message>
+    <message>
+        <source>parcel %1, sheet %2</source>
+        <translation>thửa %1, tờ %2</translation>
+    </message>
+</context>
+<context>
+    <name>SearchPanel</name>
+    <message>
+        <source>Owner</source>
+        <translation>Chủ sử dụng</translation>
+    </message>
+    <message>
+        <source>ID number</source>
+        <translation>Số định danh</translation>
+    </message>
+    <message>
+        <source>Certificate</source>
+        <translation>Giấy chứng nhận</translation>
+    </message>
+    <message>
+        <source>Parcel</source>
+        <translation>Thửa đất</translation>
+    </message>
+    <message>
+        <source>National parcel ID</source>
+        <translation>Mã thửa đất quốc gia</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Địa chỉ</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>Tìm kiếm</translation>
+    </message>
+    <message>
+        <source>Name, ID number, certificate, sheet and parcel, address…</source>
+        <translation>Tên, số định danh, số GCN, tờ và thửa, địa chỉ…</translation>
+    </message>
+    <message>
+        <source>Searching…</source>
+        <translation>Đang tìm…</translation>
+    </message>
+    <message>
+        <source>Nothing found in your area</source>
+        <translation>Không tìm thấy trong địa bàn của bạn</translation>
+    </message>
+    <message>
+        <source>Search failed: %1</source>
+        <translation>Tìm kiếm lỗi: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n result(s)</source>
+        <translation>
+            <numerusform>%n kết quả</numerusform>
+        </translation>
+    </message>
+</context>
 </TS>
