@@ -11,8 +11,12 @@ from app.ui.parcel_panel import ParcelPanel
 from app.ui.search_panel import SearchPanel
 from app.ui.tasks import TaskRunner
 
-VIEW = {"cadastral": ["viewer"], "land_price": ["viewer"], "planning": ["viewer"],
-        "dossier": ["viewer"]}  # fmt: skip
+VIEW = {
+    "cadastral": ["viewer"],
+    "land_price": ["viewer"],
+    "planning": ["viewer"],
+    "dossier": ["viewer"],
+}
 
 
 @pytest.fixture
@@ -42,11 +46,17 @@ def test_typing_finds_rows_and_enter_chooses(qtbot, viewer, runner, demo_db):
     assert blocker.args == [first.parcel_id]
     assert zooms == [first.bbox]
     with psycopg.connect(demo_db) as conn:
-        owners = {r[0] for r in conn.execute(
-            "SELECT pa.full_name FROM cad.land_right r JOIN cad.party pa ON pa.id = r.party_id "
-            "WHERE r.parcel_id = %s UNION SELECT mp.full_name FROM cad.land_right r "
-            "JOIN cad.party_member m ON m.group_id = r.party_id JOIN cad.party mp ON mp.id = m.member_id "
-            "WHERE r.parcel_id = %s", (first.parcel_id, first.parcel_id))}  # fmt: skip
+        owners = {
+            r[0]
+            for r in conn.execute(
+                "SELECT pa.full_name FROM cad.land_right r JOIN cad.party pa ON pa.id = r.party_id "
+                "WHERE r.parcel_id = %s UNION SELECT mp.full_name FROM cad.land_right r "
+                "JOIN cad.party_member m ON m.group_id = r.party_id "
+                "JOIN cad.party mp ON mp.id = m.member_id "
+                "WHERE r.parcel_id = %s",
+                (first.parcel_id, first.parcel_id),
+            )
+        }
     assert first.label in owners
 
 
@@ -57,7 +67,8 @@ def test_show_parcel_fills_tabs(qtbot, viewer, runner, demo_db):
             "JOIN cad.certificate_parcel cp ON cp.parcel_id = p.id "
             "JOIN cad.certificate c ON c.id = cp.certificate_id "
             "JOIN price.parcel_position pp ON pp.parcel_id = p.id "
-            "WHERE p.retired_at IS NULL ORDER BY p.id LIMIT 1").fetchone()  # fmt: skip
+            "WHERE p.retired_at IS NULL ORDER BY p.id LIMIT 1"
+        ).fetchone()
     panel = ParcelPanel(lambda: viewer.dsn, runner)
     qtbot.addWidget(panel)
     panel.show_parcel(pid)

@@ -9,8 +9,12 @@ import pytest
 from app.store.parcel_details import fetch_details, fetch_history, reveal_personal_id
 from app.store.search import search
 
-VIEW = {"cadastral": ["viewer"], "land_price": ["viewer"], "planning": ["viewer"],
-        "dossier": ["viewer"]}  # fmt: skip
+VIEW = {
+    "cadastral": ["viewer"],
+    "land_price": ["viewer"],
+    "planning": ["viewer"],
+    "dossier": ["viewer"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,8 @@ def owner(demo_db):
 @pytest.fixture(scope="module")
 def two_communes(owner) -> tuple[int, int]:
     rows = owner.execute(
-        "SELECT commune_id FROM cad.parcel WHERE retired_at IS NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 2"
+        "SELECT commune_id FROM cad.parcel WHERE retired_at IS NULL "
+        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 2"
     ).fetchall()
     return rows[0][0], rows[1][0]
 
@@ -42,9 +47,14 @@ def commune_viewer(demo_db, person_factory, two_communes):
 
 
 def _owned_parcels(owner, party_id: int) -> set[int]:
-    return {r[0] for r in owner.execute(
-        "SELECT r.parcel_id FROM cad.land_right r JOIN cad.parcel p ON p.id = r.parcel_id "
-        "WHERE r.party_id = %s AND r.valid_to IS NULL", (party_id,)).fetchall()}  # fmt: skip
+    return {
+        r[0]
+        for r in owner.execute(
+            "SELECT r.parcel_id FROM cad.land_right r JOIN cad.parcel p ON p.id = r.parcel_id "
+            "WHERE r.party_id = %s AND r.valid_to IS NULL",
+            (party_id,),
+        ).fetchall()
+    }
 
 
 def _sample_person(owner, commune: int | None = None):
@@ -70,13 +80,14 @@ def test_name_without_diacritics_and_with_typo(province_viewer, owner):
     assert all(f.startswith("nguyen van") for f in folded.values())
     assert any(label.startswith("Nguyễn Văn") for label in folded)
 
-    party_id, full_name, name_folded, _, parcel_id = owner.execute(
+    _party_id, full_name, name_folded, _, parcel_id = owner.execute(
         "SELECT pa.id, pa.full_name, pa.name_folded, pa.id_number, r.parcel_id FROM cad.party pa "
         "JOIN cad.land_right r ON r.party_id = pa.id AND r.valid_to IS NULL "
         "JOIN cad.parcel p ON p.id = r.parcel_id AND p.retired_at IS NULL "
-        "WHERE pa.name_folded ~ '^nguyen [a-z]+ [a-z]+$' ORDER BY pa.id LIMIT 1").fetchone()  # fmt: skip
+        "WHERE pa.name_folded ~ '^nguyen [a-z]+ [a-z]+$' ORDER BY pa.id LIMIT 1"
+    ).fetchone()
     # Two typos: a letter dropped from the family name, two letters of the middle name swapped.
-    first, middle, last = name_folded.split()
+    _first, middle, last = name_folded.split()
     typo = f"nguyn {middle[1] + middle[0] + middle[2:]} {last}"
     hits = search(conn, typo, 200)
     assert parcel_id in {h.parcel_id for h in hits}
@@ -94,19 +105,25 @@ def test_id_number_is_exact_and_audited(province_viewer, owner):
     assert id_number[:4] + "******" + id_number[-2:] in hits[0].detail
     row = owner.execute(
         "SELECT target, detail FROM audit.log WHERE actor = %s AND action = 'READ_PERSONAL_ID' "
-        "ORDER BY id DESC LIMIT 1", (person.role,)).fetchone()  # fmt: skip
+        "ORDER BY id DESC LIMIT 1",
+        (person.role,),
+    ).fetchone()
     assert row is not None and row[0] == "search"
     assert row[1]["party_ids"] == [party_id]
 
 
 def test_serial_key_national_id_address(province_viewer, owner):
     _, conn = province_viewer
-    cert_id, serial, parcel_id = owner.execute(
+    cert_id, serial, _parcel_id = owner.execute(
         "SELECT c.id, c.serial, cp.parcel_id FROM cad.certificate c "
         "JOIN cad.certificate_parcel cp ON cp.certificate_id = c.id ORDER BY c.id DESC LIMIT 1"
     ).fetchone()
-    expected = {r[0] for r in owner.execute(
-        "SELECT parcel_id FROM cad.certificate_parcel WHERE certificate_id = %s", (cert_id,))}  # fmt: skip
+    expected = {
+        r[0]
+        for r in owner.execute(
+            "SELECT parcel_id FROM cad.certificate_parcel WHERE certificate_id = %s", (cert_id,)
+        )
+    }
     for typed in (serial, serial.replace(" ", "").lower()):
         hits = search(conn, typed)
         assert {h.parcel_id for h in hits} == expected and hits[0].label == serial
@@ -117,7 +134,8 @@ def test_serial_key_national_id_address(province_viewer, owner):
         "FROM cad.parcel p JOIN cad.map_sheet s ON s.id = p.sheet_id "
         "JOIN ref.admin_unit u ON u.id = s.commune_id "
         "WHERE p.retired_at IS NULL AND p.duplicate_seq = 0 AND p.address LIKE 'Số %%' "
-        "ORDER BY p.id LIMIT 1").fetchone()  # fmt: skip
+        "ORDER BY p.id LIMIT 1"
+    ).fetchone()
     hits = search(conn, f"{code} {sheet} {number}")
     assert [h.parcel_id for h in hits] == [pid] and hits[0].kind == "parcel_key"
     assert hits[0].bbox == pytest.approx(tuple(bbox))
@@ -125,7 +143,9 @@ def test_serial_key_national_id_address(province_viewer, owner):
     assert pid in {h.parcel_id for h in hits} and {h.kind for h in hits} == {"parcel_key"}
     expected_keys = owner.execute(
         "SELECT count(*) FROM cad.parcel p JOIN cad.map_sheet s ON s.id = p.sheet_id "
-        "WHERE s.sheet_number = %s AND p.parcel_number = %s", (sheet, number)).fetchone()[0]  # fmt: skip
+        "WHERE s.sheet_number = %s AND p.parcel_number = %s",
+        (sheet, number),
+    ).fetchone()[0]
     assert len(hits) == min(expected_keys, 50)
     hits = search(conn, nid.upper())
     assert [(h.kind, h.parcel_id) for h in hits] == [("national_id", pid)]
@@ -139,7 +159,7 @@ def test_serial_key_national_id_address(province_viewer, owner):
         fragment
         in owner.execute(
             "SELECT ref.fold_vi(address) FROM cad.parcel WHERE id = %s", (h.parcel_id,)
-        ).fetchone()[0]  # fmt: skip
+        ).fetchone()[0]
         for h in hits
         if h.kind == "address"
     )
@@ -153,13 +173,16 @@ def test_commune_officer_sees_only_own_commune(commune_viewer, owner, two_commun
     seen = 0
     for q in queries:
         for h in search(conn, q):
-            commune = owner.execute("SELECT commune_id FROM cad.parcel WHERE id = %s",
-                                    (h.parcel_id,)).fetchone()[0]  # fmt: skip
+            commune = owner.execute(
+                "SELECT commune_id FROM cad.parcel WHERE id = %s", (h.parcel_id,)
+            ).fetchone()[0]
             assert commune == mine, (q, h)
             seen += 1
     assert seen > 20
-    nid = owner.execute("SELECT national_id FROM cad.parcel WHERE commune_id = %s AND retired_at "
-                        "IS NULL LIMIT 1", (other,)).fetchone()[0]  # fmt: skip
+    nid = owner.execute(
+        "SELECT national_id FROM cad.parcel WHERE commune_id = %s AND retired_at IS NULL LIMIT 1",
+        (other,),
+    ).fetchone()[0]
     assert search(conn, nid) == []
 
 
@@ -169,22 +192,48 @@ def test_parcel_details_sections_and_values(province_viewer, owner):
     pid = owner.execute(
         "SELECT p.id FROM cad.parcel p JOIN price.parcel_position pp ON pp.parcel_id = p.id "
         "AND pp.segment_id IS NOT NULL JOIN cad.certificate_parcel cp ON cp.parcel_id = p.id "
-        "WHERE p.retired_at IS NULL ORDER BY p.id LIMIT 1").fetchone()[0]  # fmt: skip
+        "WHERE p.retired_at IS NULL ORDER BY p.id LIMIT 1"
+    ).fetchone()[0]
     d = fetch_details(conn, pid)
-    for key in ("parcel", "land_uses", "holders", "certificates", "mutations", "price",
-                "planning", "documents", "restrictions"):  # fmt: skip
+    for key in (
+        "parcel",
+        "land_uses",
+        "holders",
+        "certificates",
+        "mutations",
+        "price",
+        "planning",
+        "documents",
+        "restrictions",
+    ):
         assert key in d, key
     assert d["denied"] == []
-    p = owner.execute("SELECT parcel_number, area_legal, national_id, address, version "
-                      "FROM cad.parcel WHERE id = %s", (pid,)).fetchone()  # fmt: skip
-    assert (d["parcel"]["parcel_number"], d["parcel"]["area_legal"], d["parcel"]["national_id"],
-            d["parcel"]["address"], d["parcel"]["version"]) == (p[0], float(p[1]), p[2], p[3], p[4])  # fmt: skip
-    uses = owner.execute("SELECT code, area FROM cad.land_use WHERE parcel_id = %s AND retired_at "
-                         "IS NULL ORDER BY area DESC", (pid,)).fetchall()  # fmt: skip
+    p = owner.execute(
+        "SELECT parcel_number, area_legal, national_id, address, version "
+        "FROM cad.parcel WHERE id = %s",
+        (pid,),
+    ).fetchone()
+    assert (
+        d["parcel"]["parcel_number"],
+        d["parcel"]["area_legal"],
+        d["parcel"]["national_id"],
+        d["parcel"]["address"],
+        d["parcel"]["version"],
+    ) == (p[0], float(p[1]), p[2], p[3], p[4])
+    uses = owner.execute(
+        "SELECT code, area FROM cad.land_use WHERE parcel_id = %s AND retired_at "
+        "IS NULL ORDER BY area DESC",
+        (pid,),
+    ).fetchall()
     assert [(u["code"], u["area"]) for u in d["land_uses"]] == [(c, float(a)) for c, a in uses]
-    serials = {r[0] for r in owner.execute(
-        "SELECT c.serial FROM cad.certificate c JOIN cad.certificate_parcel cp ON "
-        "cp.certificate_id = c.id WHERE cp.parcel_id = %s", (pid,))}  # fmt: skip
+    serials = {
+        r[0]
+        for r in owner.execute(
+            "SELECT c.serial FROM cad.certificate c JOIN cad.certificate_parcel cp ON "
+            "cp.certificate_id = c.id WHERE cp.parcel_id = %s",
+            (pid,),
+        )
+    }
     assert {c["serial"] for c in d["certificates"]} == serials
     holders = {
         r[0]
@@ -196,9 +245,11 @@ def test_parcel_details_sections_and_values(province_viewer, owner):
     unit, coeff = owner.execute(
         "SELECT sp.price_vnd_m2, pp.coefficient FROM price.parcel_position pp "
         "JOIN price.price_table t ON t.id = pp.table_id AND t.year = 2025 "
-        "JOIN price.segment_price sp ON sp.table_id = pp.table_id AND sp.segment_id = pp.segment_id "
+        "JOIN price.segment_price sp ON sp.table_id = pp.table_id "
+        "AND sp.segment_id = pp.segment_id "
         "AND sp.position = pp.position AND sp.land_use_code = %s WHERE pp.parcel_id = %s",
-        (pr["land_use_code"], pid)).fetchone()  # fmt: skip
+        (pr["land_use_code"], pid),
+    ).fetchone()
     assert (
         pr["year"] == 2025 and pr["unit_price"] == float(unit) and pr["coefficient"] == float(coeff)
     )
@@ -209,9 +260,12 @@ def test_parcel_details_sections_and_values(province_viewer, owner):
     )
     # Planning: the overlaps the owner computes.
     zones = owner.execute(
-        "SELECT z.id, round(ST_Area(ST_Intersection(z.geom, p.geom))::numeric, 1) FROM plan.zone z, "
+        "SELECT z.id, round(ST_Area(ST_Intersection(z.geom, p.geom))::numeric, 1) "
+        "FROM plan.zone z, "
         "cad.parcel p WHERE p.id = %s AND ST_Intersects(z.geom, p.geom) AND "
-        "ST_Area(ST_Intersection(z.geom, p.geom)) >= 0.05", (pid,)).fetchall()  # fmt: skip
+        "ST_Area(ST_Intersection(z.geom, p.geom)) >= 0.05",
+        (pid,),
+    ).fetchall()
     assert {(z["zone_id"], z["area"]) for z in d["planning"]} == {(i, float(a)) for i, a in zones}
     assert sum(z["share"] for z in d["planning"]) <= 1.0001
     h = fetch_history(conn, pid, __import__("datetime").datetime.now().astimezone())
@@ -227,7 +281,7 @@ def test_id_numbers_masked_reveal_audited_and_refused(demo_db, person_factory, o
         d = fetch_details(conn, pid)
         assert d["may_reveal_id"] is False
         assert set(d["denied"]) == {"land_price", "planning", "dossier"} and d.get("price") is None
-        shown = [h for h in d["holders"] if h["party_id"] == party_id][0]
+        shown = next(h for h in d["holders"] if h["party_id"] == party_id)
         assert shown["id_number_masked"] == id_number[:4] + "******" + id_number[-2:]
         assert id_number not in str(d)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -235,8 +289,11 @@ def test_id_numbers_masked_reveal_audited_and_refused(demo_db, person_factory, o
     with psycopg.connect(editor.dsn, autocommit=True) as conn:
         assert fetch_details(conn, pid)["may_reveal_id"] is True
         assert reveal_personal_id(conn, party_id) == id_number
-        row = owner.execute("SELECT target FROM audit.log WHERE actor = %s AND action = "
-                            "'READ_PERSONAL_ID' ORDER BY id DESC LIMIT 1", (editor.role,)).fetchone()  # fmt: skip
+        row = owner.execute(
+            "SELECT target FROM audit.log WHERE actor = %s AND action = "
+            "'READ_PERSONAL_ID' ORDER BY id DESC LIMIT 1",
+            (editor.role,),
+        ).fetchone()
         assert row == (f"cad.party:{party_id}",)
         outside_party, _, _, _, outside_parcel = _sample_person(owner, other)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

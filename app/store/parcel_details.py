@@ -51,7 +51,7 @@ def fmt_number(value: float | Decimal | int | None, decimals: int = 1) -> str:
         return "—"
     v = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals)) if decimals else None
     if decimals == 0:
-        return ("-" if value < 0 else "") + _group(abs(int(round(Decimal(str(value))))))
+        return ("-" if value < 0 else "") + _group(abs(round(Decimal(str(value)))))
     sign = "-" if v < 0 else ""
     whole, frac = f"{abs(v):.{decimals}f}".split(".")
     return f"{sign}{_group(int(whole))},{frac}"

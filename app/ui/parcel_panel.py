@@ -51,16 +51,26 @@ RIGHT_KINDS = {
 }
 CERT_STATUS = {"hieu_luc": "Hiệu lực", "thu_hoi": "Thu hồi", "cap_doi": "Cấp đổi", "huy": "Hủy"}
 MUTATION_KINDS = {
-    "tach_thua": "Tách thửa", "hop_thua": "Hợp thửa", "dinh_chinh_ranh_gioi": "Đính chính ranh giới",
-    "thua_moi": "Thửa mới", "thay_doi_thuoc_tinh": "Thay đổi thuộc tính",
-    "chuyen_muc_dich": "Chuyển mục đích", "chuyen_quyen": "Chuyển quyền",
-    "the_chap": "Thế chấp", "xoa_the_chap": "Xóa thế chấp",
-}  # fmt: skip
+    "tach_thua": "Tách thửa",
+    "hop_thua": "Hợp thửa",
+    "dinh_chinh_ranh_gioi": "Đính chính ranh giới",
+    "thua_moi": "Thửa mới",
+    "thay_doi_thuoc_tinh": "Thay đổi thuộc tính",
+    "chuyen_muc_dich": "Chuyển mục đích",
+    "chuyen_quyen": "Chuyển quyền",
+    "the_chap": "Thế chấp",
+    "xoa_the_chap": "Xóa thế chấp",
+}
 MUTATION_STATUS = {"nhap": "Nháp", "da_nop": "Đã nộp", "da_duyet": "Đã duyệt", "tu_choi": "Từ chối"}
 DOC_TYPES = {
-    "giay_chung_nhan": "Giấy chứng nhận", "don_dang_ky": "Đơn đăng ký", "hop_dong": "Hợp đồng",
-    "ban_ve": "Bản vẽ", "quyet_dinh": "Quyết định", "trich_luc": "Trích lục", "khac": "Khác",
-}  # fmt: skip
+    "giay_chung_nhan": "Giấy chứng nhận",
+    "don_dang_ky": "Đơn đăng ký",
+    "hop_dong": "Hợp đồng",
+    "ban_ve": "Bản vẽ",
+    "quyet_dinh": "Quyết định",
+    "trich_luc": "Trích lục",
+    "khac": "Khác",
+}
 RESTRICTIONS = {
     "tranh_chap": "Tranh chấp",
     "ke_bien": "Kê biên",
@@ -137,17 +147,30 @@ class ParcelPanel(QDockWidget):
         self.tabs.addTab(general, translate("ParcelPanel", "General"))
 
         self.uses = _table(
-            [translate("ParcelPanel", "Code"), translate("ParcelPanel", "Land use"),
-             translate("ParcelPanel", "Area"), translate("ParcelPanel", "Until"),
-             translate("ParcelPanel", "Origin")], "usesTable")  # fmt: skip
+            [
+                translate("ParcelPanel", "Code"),
+                translate("ParcelPanel", "Land use"),
+                translate("ParcelPanel", "Area"),
+                translate("ParcelPanel", "Until"),
+                translate("ParcelPanel", "Origin"),
+            ],
+            "usesTable",
+        )
         self.tabs.addTab(self.uses, translate("ParcelPanel", "Land use"))
 
         holders = QWidget()
         hl = QVBoxLayout(holders)
         self.holders = _table(
-            [translate("ParcelPanel", "Holder"), translate("ParcelPanel", "Right"),
-             translate("ParcelPanel", "Share"), translate("ParcelPanel", "ID number"),
-             translate("ParcelPanel", "From"), translate("ParcelPanel", "To")], "holdersTable")  # fmt: skip
+            [
+                translate("ParcelPanel", "Holder"),
+                translate("ParcelPanel", "Right"),
+                translate("ParcelPanel", "Share"),
+                translate("ParcelPanel", "ID number"),
+                translate("ParcelPanel", "From"),
+                translate("ParcelPanel", "To"),
+            ],
+            "holdersTable",
+        )
         self.reveal_button = QPushButton(translate("ParcelPanel", "Show ID number"))
         self.reveal_button.setObjectName("revealButton")
         self.reveal_button.setVisible(False)
@@ -161,14 +184,26 @@ class ParcelPanel(QDockWidget):
         self.tabs.addTab(holders, translate("ParcelPanel", "Holders"))
 
         self.certs = _table(
-            [translate("ParcelPanel", "Serial"), translate("ParcelPanel", "Register no."),
-             translate("ParcelPanel", "Issued on"), translate("ParcelPanel", "Issuer"),
-             translate("ParcelPanel", "Status")], "certsTable")  # fmt: skip
+            [
+                translate("ParcelPanel", "Serial"),
+                translate("ParcelPanel", "Register no."),
+                translate("ParcelPanel", "Issued on"),
+                translate("ParcelPanel", "Issuer"),
+                translate("ParcelPanel", "Status"),
+            ],
+            "certsTable",
+        )
         self.tabs.addTab(self.certs, translate("ParcelPanel", "Certificates"))
 
         self.mutations = _table(
-            [translate("ParcelPanel", "Date"), translate("ParcelPanel", "Kind"),
-             translate("ParcelPanel", "Status"), translate("ParcelPanel", "Reason")], "mutationsTable")  # fmt: skip
+            [
+                translate("ParcelPanel", "Date"),
+                translate("ParcelPanel", "Kind"),
+                translate("ParcelPanel", "Status"),
+                translate("ParcelPanel", "Reason"),
+            ],
+            "mutationsTable",
+        )
         self.tabs.addTab(self.mutations, translate("ParcelPanel", "Mutations"))
 
         price = QWidget()
@@ -191,15 +226,27 @@ class ParcelPanel(QDockWidget):
         self.tabs.addTab(price, translate("ParcelPanel", "Land price"))
 
         self.planning = _table(
-            [translate("ParcelPanel", "Planned use"), translate("ParcelPanel", "Zone"),
-             translate("ParcelPanel", "Area"), translate("ParcelPanel", "Share"),
-             translate("ParcelPanel", "Plan")], "planningTable")  # fmt: skip
+            [
+                translate("ParcelPanel", "Planned use"),
+                translate("ParcelPanel", "Zone"),
+                translate("ParcelPanel", "Area"),
+                translate("ParcelPanel", "Share"),
+                translate("ParcelPanel", "Plan"),
+            ],
+            "planningTable",
+        )
         self.tabs.addTab(self.planning, translate("ParcelPanel", "Planning"))
 
         self.documents = _table(
-            [translate("ParcelPanel", "Type"), translate("ParcelPanel", "Number"),
-             translate("ParcelPanel", "Date"), translate("ParcelPanel", "Pages"),
-             translate("ParcelPanel", "File")], "documentsTable")  # fmt: skip
+            [
+                translate("ParcelPanel", "Type"),
+                translate("ParcelPanel", "Number"),
+                translate("ParcelPanel", "Date"),
+                translate("ParcelPanel", "Pages"),
+                translate("ParcelPanel", "File"),
+            ],
+            "documentsTable",
+        )
         self.tabs.addTab(self.documents, translate("ParcelPanel", "Scanned documents"))
 
         history = QWidget()
@@ -297,15 +344,34 @@ class ParcelPanel(QDockWidget):
             or translate("ParcelPanel", "None")
         )
 
-        _fill(self.uses, [[u["code"], u["name"], fmt_area(u["area"]),
-                           fmt_date(u["term_until"]) if u["term_until"] else translate("ParcelPanel", "Long-term"),
-                           u["origin"] or ""] for u in d["land_uses"]])  # fmt: skip
+        _fill(
+            self.uses,
+            [
+                [
+                    u["code"],
+                    u["name"],
+                    fmt_area(u["area"]),
+                    fmt_date(u["term_until"])
+                    if u["term_until"]
+                    else translate("ParcelPanel", "Long-term"),
+                    u["origin"] or "",
+                ]
+                for u in d["land_uses"]
+            ],
+        )
 
         rows, self._holder_parties = [], []
         for h in d["holders"]:
-            rows.append([h["full_name"], RIGHT_KINDS.get(h["kind"], h["kind"]), fmt_share(h["share"]),
-                         h["id_number_masked"] or "", fmt_date(h["valid_from"]),
-                         fmt_date(h["valid_to"]) if h["valid_to"] else ""])  # fmt: skip
+            rows.append(
+                [
+                    h["full_name"],
+                    RIGHT_KINDS.get(h["kind"], h["kind"]),
+                    fmt_share(h["share"]),
+                    h["id_number_masked"] or "",
+                    fmt_date(h["valid_from"]),
+                    fmt_date(h["valid_to"]) if h["valid_to"] else "",
+                ]
+            )
             self._holder_parties.append(h["party_id"] if h["id_number_masked"] else None)
             for m in h.get("members") or []:
                 rows.append(
@@ -322,33 +388,76 @@ class ParcelPanel(QDockWidget):
         _fill(self.holders, rows)
         self.reveal_button.setVisible(bool(d.get("may_reveal_id")))
 
-        _fill(self.certs, [[c["serial"], c["register_number"], fmt_date(c["issued_on"]), c["issuer"],
-                            CERT_STATUS.get(c["status"], c["status"])] for c in d["certificates"]])  # fmt: skip
-        _fill(self.mutations, [[fmt_date(m["decided_at"] or m["created_at"]), MUTATION_KINDS.get(m["kind"], m["kind"]),
-                                MUTATION_STATUS.get(m["status"], m["status"]), m["reason"]]
-                               for m in d["mutations"]])  # fmt: skip
+        _fill(
+            self.certs,
+            [
+                [
+                    c["serial"],
+                    c["register_number"],
+                    fmt_date(c["issued_on"]),
+                    c["issuer"],
+                    CERT_STATUS.get(c["status"], c["status"]),
+                ]
+                for c in d["certificates"]
+            ],
+        )
+        _fill(
+            self.mutations,
+            [
+                [
+                    fmt_date(m["decided_at"] or m["created_at"]),
+                    MUTATION_KINDS.get(m["kind"], m["kind"]),
+                    MUTATION_STATUS.get(m["status"], m["status"]),
+                    m["reason"],
+                ]
+                for m in d["mutations"]
+            ],
+        )
         self._show_price(d)
         denied = translate("ParcelPanel", "Your account has no right to read this subsystem")
         if d.get("planning") is None:
             _fill(self.planning, [[denied, "", "", "", ""]])
         else:
-            _fill(self.planning, [[f"{z['planned_code']} — {z['planned_name']}", z["zone_name"] or "",
-                                   fmt_area(z["area"]), fmt_share(z["share"]),
-                                   f"{z['plan_name']} ({z['period']})"] for z in d["planning"]])  # fmt: skip
+            _fill(
+                self.planning,
+                [
+                    [
+                        f"{z['planned_code']} — {z['planned_name']}",
+                        z["zone_name"] or "",
+                        fmt_area(z["area"]),
+                        fmt_share(z["share"]),
+                        f"{z['plan_name']} ({z['period']})",
+                    ]
+                    for z in d["planning"]
+                ],
+            )
         if d.get("documents") is None:
             _fill(self.documents, [[denied, "", "", "", ""]])
         else:
-            _fill(self.documents, [[DOC_TYPES.get(x["doc_type"], x["doc_type"]), x["number"] or "",
-                                    fmt_date(x["issued_on"]), str(x["page_count"] or ""),
-                                    x["original_name"] or ""] for x in d["documents"]])  # fmt: skip
+            _fill(
+                self.documents,
+                [
+                    [
+                        DOC_TYPES.get(x["doc_type"], x["doc_type"]),
+                        x["number"] or "",
+                        fmt_date(x["issued_on"]),
+                        str(x["page_count"] or ""),
+                        x["original_name"] or "",
+                    ]
+                    for x in d["documents"]
+                ],
+            )
         self._show_history(generation, d.get("history") or {})
 
     def _show_price(self, d: dict[str, Any]) -> None:
         pf = self.price_fields
         pr = d.get("price")
         if pr is None:
-            text = (translate("ParcelPanel", "Your account has no right to read this subsystem")
-                    if "land_price" in d.get("denied", []) else translate("ParcelPanel", "Not priced"))  # fmt: skip
+            text = (
+                translate("ParcelPanel", "Your account has no right to read this subsystem")
+                if "land_price" in d.get("denied", [])
+                else translate("ParcelPanel", "Not priced")
+            )
             for label in pf.values():
                 label.setText("—")
             pf["table"].setText(text)
@@ -372,11 +481,14 @@ class ParcelPanel(QDockWidget):
         if a:
             self.as_of_label.setText(
                 translate("ParcelPanel", "Parcel %1, sheet %2, %3 — %4, version %5, valid %6 – %7")
-                .replace("%1", str(a["parcel_number"])).replace("%2", str(a["sheet_number"]))
-                .replace("%3", a["commune_name"]).replace("%4", fmt_area(a["area_legal"]))
-                .replace("%5", str(a["version"])).replace("%6", fmt_date(a["valid_from"]))
+                .replace("%1", str(a["parcel_number"]))
+                .replace("%2", str(a["sheet_number"]))
+                .replace("%3", a["commune_name"])
+                .replace("%4", fmt_area(a["area_legal"]))
+                .replace("%5", str(a["version"]))
+                .replace("%6", fmt_date(a["valid_from"]))
                 .replace("%7", fmt_date(a["valid_to"]) if a["valid_to"] else "…")
-            )  # fmt: skip
+            )
         else:
             self.as_of_label.setText(
                 translate("ParcelPanel", "The parcel did not exist on that date")
@@ -388,9 +500,13 @@ class ParcelPanel(QDockWidget):
                 if row["depth"] < 0
                 else translate("ParcelPanel", "to")
             )
-            what = (translate("ParcelPanel", "parcel %1, sheet %2")
-                    .replace("%1", str(row["parcel_number"])).replace("%2", str(row["sheet_number"]))
-                    if row.get("parcel_number") is not None else f"#{row['parcel_id']}")  # fmt: skip
+            what = (
+                translate("ParcelPanel", "parcel %1, sheet %2")
+                .replace("%1", str(row["parcel_number"]))
+                .replace("%2", str(row["sheet_number"]))
+                if row.get("parcel_number") is not None
+                else f"#{row['parcel_id']}"
+            )
             kind = MUTATION_KINDS.get(
                 row.get("mutation_kind") or "", row.get("mutation_kind") or ""
             )
