@@ -119,6 +119,7 @@ class Fetcher:
         self._cache: OrderedDict[tuple[str, float, BBox], LayerData] = OrderedDict()
         self._cache_entries = cache_entries
         self._cancel_gen = 0
+        self._readable: dict[str, bool] = {}
         self.srid: int | None = None
 
     # -- connection ------------------------------------------------------------------------
@@ -200,6 +201,7 @@ class Fetcher:
                         on_layer(hit)
                 else:
                     todo.append(m)
+            todo = self._drop_unreadable(todo, bbox, tol, out, on_layer)
             # Small layers first so their results can be shown while parcels travel.
             todo.sort(key=lambda m: m.kind == "parcels")
             if todo:
@@ -211,6 +213,36 @@ class Fetcher:
                     self._drop_conn()
                     raise
         return [out[m.id] for m in layers if m.id in out]
+
+    def _drop_unreadable(self, todo, bbox, tol, out, on_layer) -> list[MapLayer]:
+        """Subsystem tables the person may not read come back empty (one error would
+        abort the whole pipeline). Privileges are asked once per table."""
+        unknown = [m.decl.source for m in todo if m.kind == "relation"]
+        unknown = [s for s in unknown if s not in self._readable]
+        if unknown:
+            rows = (
+                self.conn()
+                .execute(
+                    "SELECT r, has_schema_privilege(split_part(r, '.', 1), 'USAGE') "
+                    "AND has_table_privilege(r, 'SELECT') FROM unnest(%s::text[]) r",
+                    (unknown,),
+                )
+                .fetchall()
+            )
+            self._readable.update({r: bool(ok) for r, ok in rows})
+        keep = []
+        for m in todo:
+            if m.kind == "relation" and not self._readable.get(m.decl.source, False):
+                empty = LayerData(
+                    m.id, m.kind, bbox, tol, np.empty(0, dtype=object),
+                    np.empty(0, dtype=np.int64), {"label": [], "refused": True},
+                )  # fmt: skip
+                out[m.id] = empty
+                if on_layer:
+                    on_layer(empty)
+            else:
+                keep.append(m)
+        return keep
 
     def _drop_conn(self) -> None:
         conn, self._conn = self._conn, None

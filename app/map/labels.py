@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Offsets tried, as fractions of the label's own width/height: centre, above, below,
-#: right, left.
-_CANDIDATES = ((0.0, 0.0), (0.0, -0.75), (0.0, 0.75), (0.75, 0.0), (-0.75, 0.0))
+#: Offsets tried, in units of the label's own padded width/height: centre, above, below,
+#: right, left (a full step, so a label can sit right next to one at the same anchor).
+_CANDIDATES = ((0.0, 0.0), (0.0, -1.0), (0.0, 1.0), (1.0, 0.0), (-1.0, 0.0))
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def place_labels(
         ax, ay = float(anchors[i, 0]), float(anchors[i, 1])
         limit = float(max_offset[i]) if max_offset is not None else float("inf")
         for fx, fy in _CANDIDATES:
-            dx, dy = fx * w, fy * h
+            dx, dy = fx * (w + 2 * padding), fy * (h + 2 * padding)
             if (dx * dx + dy * dy) ** 0.5 > limit:
                 continue
             x0, y0 = ax + dx - w / 2, ay + dy - h / 2
