@@ -253,3 +253,29 @@ def test_a_person_without_the_right_is_refused_in_vietnamese(demo_db, demo_facts
     finally:
         fetcher.close()
     assert "quyền" in str(info.value)
+
+
+@pytest.mark.store
+def test_ragged_decoder_matches_the_store_decoder(demo_db):
+    from app.map.geometry import decode_twkb_ragged
+    from app.store.viewport import decode_twkb
+
+    with psycopg.connect(demo_db) as conn:
+        blobs = [
+            r[0]
+            for r in conn.execute(
+                "SELECT ST_AsTWKB(g, d) FROM ((SELECT geom g, 2 d FROM cad.parcel LIMIT 500) "
+                "UNION ALL SELECT ST_Multi(ST_Buffer(ST_Point(1000, 2000), 300, 2)), 0 "
+                "UNION ALL SELECT 'MULTIPOLYGON(((0 0,10 0,10 10,0 10,0 0),(2 2,3 2,3 3,2 2)),"
+                "((20 20,30 20,30 30,20 20)))'::geometry, 1 "
+                "UNION ALL SELECT 'POLYGON EMPTY'::geometry, 2 "
+                "UNION ALL SELECT 'POLYGON((5 5,6 5,6 6,5 5))'::geometry, 2) s",
+                binary=True,
+            )
+        ]
+    ragged = decode_twkb_ragged(blobs)
+    assert len(ragged) == len(blobs) == 504
+    assert shapely.equals_exact(ragged.geometries(), decode_twkb(blobs), 0).all()
+    rings = ragged.rings()
+    assert rings.feature[-1] == 503 and 502 not in rings.feature  # the empty one
+    assert (rings.feature == 501).sum() == 3  # shell + hole, second polygon

@@ -16,16 +16,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
 
+from app.map.geometry import Ragged, Rings, decode_twkb_ragged, rings_of
 from app.map.layers import MapLayer
 from app.map.viewport import BBox, Viewport
-from app.store.viewport import decode_twkb
 
 #: Simplify when a pixel is larger than this (metres): parcels are then a few pixels.
 SIMPLIFY_FROM_RES = 0.5
@@ -46,23 +45,55 @@ def simplify_for(resolution: float) -> float:
     return (5 if m >= 5 else 2 if m >= 2 else 1) * 10.0**k
 
 
-@dataclass
 class LayerData:
-    """One layer's features in a box: shapely geometries plus attribute columns."""
+    """One layer's features in a box: geometry plus attribute columns.
 
-    layer_id: str
-    kind: str
-    bbox: BBox
-    simplify: float
-    geoms: np.ndarray  # shapely geometries, province CRS
-    ids: np.ndarray
-    attrs: dict[str, object] = field(default_factory=dict)
-    fetch_ms: float = 0.0
-    decode_ms: float = 0.0
-    _tree: shapely.STRtree | None = None
+    Geometry is kept as decoded (ragged arrays for TWKB layers); shapely objects and
+    paint rings are derived on first use only.
+    """
+
+    def __init__(
+        self,
+        layer_id: str,
+        kind: str,
+        bbox: BBox,
+        simplify: float,
+        geoms: np.ndarray | None,
+        ids: np.ndarray,
+        attrs: dict[str, object] | None = None,
+        ragged: Ragged | None = None,
+    ) -> None:
+        self.layer_id, self.kind, self.bbox, self.simplify = layer_id, kind, bbox, simplify
+        self.ids = ids
+        self.attrs = attrs or {}
+        self.fetch_ms = 0.0
+        self.decode_ms = 0.0
+        self._geoms = geoms
+        self._ragged = ragged
+        self._rings: Rings | None = None
+        self._tree: shapely.STRtree | None = None
 
     def __len__(self) -> int:
-        return len(self.geoms)
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return f"LayerData({self.layer_id!r}, {len(self)} features, bbox={self.bbox})"
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """Shapely geometries (province CRS), built on first use."""
+        if self._geoms is None:
+            self._geoms = (
+                self._ragged.geometries() if self._ragged is not None else np.empty(0, object)
+            )
+        return self._geoms
+
+    @property
+    def rings(self) -> Rings:
+        """Every ring with its feature index, for painting."""
+        if self._rings is None:
+            self._rings = self._ragged.rings() if self._ragged is not None else rings_of(self.geoms)
+        return self._rings
 
     @property
     def tree(self) -> shapely.STRtree:
@@ -72,7 +103,7 @@ class LayerData:
 
     def hit(self, x: float, y: float, tolerance: float = 0.0) -> np.ndarray:
         """Ids of features containing (x, y) (within ``tolerance`` metres)."""
-        if not len(self.geoms):
+        if not len(self):
             return np.empty(0, dtype=np.int64)
         probe = shapely.Point(x, y)
         if tolerance > 0:
@@ -82,7 +113,7 @@ class LayerData:
         return self.ids[np.sort(idx)]
 
     def in_box(self, bbox: BBox) -> np.ndarray:
-        if not len(self.geoms):
+        if not len(self):
             return np.empty(0, dtype=np.int64)
         idx = self.tree.query(shapely.box(*bbox), predicate="intersects")
         return self.ids[np.sort(idx)]
@@ -344,8 +375,7 @@ def _decode(m: MapLayer, rows: list[tuple], bbox: BBox, tol: float) -> LayerData
         if cols is None:
             cols = [()] * 6
         return LayerData(
-            m.id, m.kind, bbox, tol,
-            decode_twkb(list(cols[5])),
+            m.id, m.kind, bbox, tol, None,
             np.array(cols[0], dtype=np.int64),
             {
                 "parcel_number": np.array(cols[1], dtype=np.int32),
@@ -353,19 +383,20 @@ def _decode(m: MapLayer, rows: list[tuple], bbox: BBox, tol: float) -> LayerData
                 "land_use_code": list(cols[3]),
                 "area": np.array(cols[4], dtype=np.float64),
             },
+            decode_twkb_ragged(list(cols[5])),
         )  # fmt: skip
     if m.kind == "sheets":
         if cols is None:
             cols = [()] * 5
         return LayerData(
-            m.id, m.kind, bbox, tol,
-            decode_twkb(list(cols[4])),
+            m.id, m.kind, bbox, tol, None,
             np.array(cols[0], dtype=np.int64),
             {
                 "commune_id": np.array(cols[1], dtype=np.int64),
                 "sheet_number": np.array(cols[2], dtype=np.int32),
                 "scale": np.array(cols[3], dtype=np.int32),
             },
+            decode_twkb_ragged(list(cols[4])),
         )  # fmt: skip
     if cols is None:
         cols = [()] * 3

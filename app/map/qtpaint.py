@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 )
 
 from app.map.fetch import LayerData
+from app.map.geometry import Rings
 from app.map.labels import format_area, place_labels
 from app.map.layers import MapLayer, hex_or
 from app.map.style import LandUseStyle
@@ -66,42 +67,7 @@ def ensure_app() -> QGuiApplication:
     return app  # type: ignore[return-value]
 
 
-# -- geometry → arrays ---------------------------------------------------------------------
-@dataclass
-class Rings:
-    """All rings (or lines) of a layer: vertices, ring starts, and each ring's feature."""
-
-    coords: np.ndarray  # (n, 2) map units
-    offsets: np.ndarray  # (rings + 1,)
-    feature: np.ndarray  # (rings,) index of the owning feature
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-
-def rings_of(geoms: np.ndarray) -> Rings:
-    """Rings of polygons / lines without a Python loop per feature."""
-    n = len(geoms)
-    if n == 0:
-        return Rings(np.empty((0, 2)), np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int64))
-    types = shapely.get_type_id(geoms)
-    if np.all(types == 6) or np.all(types == 3):  # multipolygons / polygons: fast path
-        _, coords, offs = shapely.to_ragged_array(geoms)
-        per = np.arange(n)
-        for level in reversed(offs[1:]):  # geom → polygon → ring
-            per = np.repeat(per, np.diff(level))
-        return Rings(coords, offs[0].astype(np.int64), per)
-    parts, part_of = shapely.get_parts(geoms, return_index=True)
-    polys = shapely.get_type_id(parts) == 3
-    rings, ring_part = shapely.get_rings(parts[polys], return_index=True)
-    lines = np.concatenate([rings, parts[~polys]])
-    owner = np.concatenate([part_of[polys][ring_part], part_of[~polys]])
-    coords, vert_of = shapely.get_coordinates(lines, return_index=True)
-    counts = np.bincount(vert_of, minlength=len(lines))
-    return Rings(coords, np.concatenate(([0], np.cumsum(counts))), owner)
-
-
+# -- arrays → paths -------------------------------------------------------------------------
 def _stream_path(types: np.ndarray, px: np.ndarray, fill_rule: int = 0) -> QPainterPath:
     """QPainterPath from element types (0 moveTo, 1 lineTo) and (n, 2) pixel coordinates,
     via QDataStream (format: int32 count, count × (int32 type, f64 x, f64 y), int32 fill
@@ -218,7 +184,7 @@ class MapPainter:
         # spatially clustered): the antialiasing rasterizer is ~5x faster on many small
         # paths than on one path spanning the whole image.
         keys = classes + n_cls * (np.arange(len(codes)) // PATH_CHUNK)
-        rings = rings_of(data.geoms)
+        rings = data.rings
         painter.setPen(Qt.PenStyle.NoPen)
         for key, path in class_paths(rings, keys, view).items():
             cls = key % n_cls
@@ -233,7 +199,7 @@ class MapPainter:
 
     def _outlined(self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData) -> None:
         st = m.decl.style
-        path = path_of(rings_of(data.geoms), view)
+        path = path_of(data.rings, view)
         fill = hex_or(st.get("fill"), None)
         if fill is None and data.kind == "relation" and m.decl.geometry.endswith("polygon"):
             fill = hex_or(st.get("stroke"), "#888888")
@@ -359,7 +325,7 @@ def highlight_path(data: LayerData, ids: Sequence[int], view: Viewport) -> QPain
     which = np.isin(data.ids, np.asarray(list(ids), dtype=np.int64))
     if not which.any():
         return QPainterPath()
-    return path_of(rings_of(data.geoms), view, which)
+    return path_of(data.rings, view, which)
 
 
 def image_to_array(img: QImage) -> np.ndarray:
