@@ -266,7 +266,15 @@ class LatencyProxy:
                 now = time.monotonic()
                 # Leaves the near end when the bucket covers it, arrives one delay later.
                 due = (bucket.reserve(len(data), now) if bucket and data else now) + delay
-                await queue.put((due, data))
+                if queue.full():  # wait for room, unless the sending side has failed
+                    put = asyncio.ensure_future(queue.put((due, data)))
+                    await asyncio.wait((put, sender), return_when=asyncio.FIRST_COMPLETED)
+                    if not put.done():
+                        put.cancel()
+                        await sender  # raises the sender's error
+                        return False
+                else:
+                    queue.put_nowait((due, data))
                 if not data:  # EOF: forwarded after the data queued before it
                     break
             await sender
