@@ -37,6 +37,8 @@ from app.map.viewport import Viewport
 
 #: Parcel labels from this scale and larger (style hint 'label_max_scale' overrides).
 LABEL_MAX_SCALE = 2_500
+#: Sheet numbers from this scale and larger (further out they only clutter).
+SHEET_LABEL_MAX_SCALE = 25_000
 #: Outlines are drawn while a pixel is smaller than this (m): further out they would
 #: cover the fills.
 OUTLINE_MAX_RES = 1.5
@@ -255,6 +257,8 @@ class MapPainter:
                 )  # fmt: skip
                 continue
             if data.kind == "sheets":
+                if view.scale > SHEET_LABEL_MAX_SCALE:
+                    continue
                 word = "Tờ " if self.lang == "vi" else "Sheet "
                 texts = [word + str(int(n)) for n in data.attrs["sheet_number"]]
                 colour = "#1f78b4"
