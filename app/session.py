@@ -386,6 +386,7 @@ class Session:
             self._password = params.pop("password", None)
             self._params = params
             self._close_conn()
+            self._down = self._gave_up = False  # a new target: its first use connects
 
     @property
     def display_dsn(self) -> str:
