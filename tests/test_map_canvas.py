@@ -18,6 +18,7 @@ from app.map.render import render_map, render_with
 from app.map.style import load_style
 from app.map.viewport import Viewport
 from app.ui.fonts import ensure_fonts
+from app.ui.i18n import format_float
 from app.ui.map_canvas import MapCanvas
 
 pytestmark = pytest.mark.store
@@ -297,3 +298,27 @@ def test_labels_with_diacritics_and_no_overlap(viewer, ont_parcel, qapp):
     blue = (arr[:, :, 0].astype(int) > 150) & (arr[:, :, 2].astype(int) < 90)  # BGR
     assert blue.sum() >= 10
     assert ADMIN in [m.id for m, _ in shown]
+
+
+def test_status_shows_vn2000_and_wgs84_and_takes_a_typed_scale(qtbot, canvas, ont_parcel):
+    from app.ui.status import MapStatus
+
+    status = MapStatus(canvas, "vi")
+    status.set_srid(9212)  # VN-2000 / TM-3 106°15′: x = 500 000 on the central meridian
+    status.show_position(500_000.0, 1_316_000.25)
+    assert status.position.text() == "X: 1.316.000,25  Y: 500.000,00"
+    lat, lon = status.lat_lon.text().split()
+    # Near the meridian; not exactly on it: VN-2000 → WGS 84 includes the datum shift.
+    assert lon.startswith("106,25") and lon != "106,250000°E" and lon.endswith("°E")
+    assert lat.startswith("11,") and lat.endswith("°N")
+    show(qtbot, canvas, *ont_parcel["centre"])
+    assert status.scale_edit.text() == "1:945"
+    status.scale_edit.setText("1:2.000")
+    qtbot.keyClick(status.scale_edit, Qt.Key.Key_Return)
+    assert canvas.view.scale == pytest.approx(2_000)
+    assert status.scale_edit.text() == "1:2.000"
+    # The cursor over the canvas updates the position.
+    qtbot.mouseMove(canvas, QPoint(400, 300))
+    x, y = canvas.view.to_map(400, 300)
+    assert status.position.text() == f"X: {format_float(y, 'vi', 2)}  Y: {format_float(x, 'vi', 2)}"
+    settle(qtbot, canvas)

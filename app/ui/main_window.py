@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QToolBar,
     QWidget,
 )
@@ -270,9 +271,24 @@ class MainWindow(QMainWindow):
         self.layer_dock = self._side_dock(
             "app.layers", translate("MainWindow", "Layers"), self.layer_panel
         )
+        # The summary was the placeholder of the map; its "map will be shown here" lines
+        # are obsolete now that the map is the central widget.
+        for name in ("placeholderTitle", "placeholderNote"):
+            label = self.panel.findChild(QLabel, name)
+            if label is not None:
+                label.hide()
+        # In a scroll area: the summary card is wide, the map should get the room.
+        scroll = QScrollArea()
+        scroll.setObjectName("summaryScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.panel)
         self.summary_dock = self._side_dock(
-            "app.summary_dock", translate("MainWindow", "Store summary"), self.panel
+            "app.summary_dock", translate("MainWindow", "Store summary"), scroll
         )
+        self.resizeDocks(
+            [self.layer_dock, self.summary_dock], [320, 320], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.layer_dock, self.summary_dock], [330, 400], Qt.Orientation.Vertical)
 
         bar = QToolBar(translate("MainWindow", "Map"), self)
         bar.setObjectName("mapToolbar")
