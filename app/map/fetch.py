@@ -22,7 +22,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from app.map.geometry import Ragged, Rings, decode_twkb_ragged, rings_of
+from app.map.geometry import Ragged, Rings, decode_twkb_buffer, decode_twkb_ragged, rings_of
 from app.map.layers import MapLayer
 from app.map.viewport import BBox, Viewport
 
@@ -325,10 +325,19 @@ def _envelope_params(bbox: BBox) -> tuple[float, float, float, float]:
 def _statement(m: MapLayer, bbox: BBox, tol: float) -> tuple[sql.Composable, tuple]:
     b = _envelope_params(bbox)
     if m.kind == "parcels":
+        # Columnar: one row of packed columns instead of a row per parcel. Per-row and
+        # per-value headers were ~60 % of the bytes (1.7 MB for a 20 000-parcel view with
+        # 0.45 MB of TWKB), and unpacking 200 000 rows in Python cost more than decoding
+        # them. Aggregates of one SELECT read the rows in the same order.
         return (
             sql.SQL(
-                "SELECT id, parcel_number, sheet_number, land_use_code, area, geom "
-                "FROM api.parcels_in_bbox(%s, %s, %s, %s, %s)"
+                "SELECT count(*), string_agg(int8send(id), ''::bytea), "
+                "string_agg(int4send(parcel_number), ''::bytea), "
+                "string_agg(int4send(sheet_number), ''::bytea), "
+                "string_agg(coalesce(land_use_code, ''), ','), "
+                "string_agg(float8send(coalesce(area, 'NaN')), ''::bytea), "
+                "string_agg(int4send(length(geom)), ''::bytea), string_agg(geom, ''::bytea) "
+                "FROM api.parcels_in_bbox(%s, %s, %s, %s, %s) WHERE geom IS NOT NULL"
             ),
             (*b, tol),
         )
@@ -369,22 +378,25 @@ def _statement(m: MapLayer, bbox: BBox, tol: float) -> tuple[sql.Composable, tup
     )
 
 
+def _packed(value: bytes | None, dtype: str) -> np.ndarray:
+    return np.frombuffer(value or b"", dtype=dtype).astype(dtype[1:])
+
+
 def _decode(m: MapLayer, rows: list[tuple], bbox: BBox, tol: float) -> LayerData:
-    cols = list(zip(*rows, strict=True)) if rows else None
     if m.kind == "parcels":
-        if cols is None:
-            cols = [()] * 6
+        n, ids, nums, sheets, codes, areas, sizes, geoms = rows[0]
         return LayerData(
             m.id, m.kind, bbox, tol, None,
-            np.array(cols[0], dtype=np.int64),
+            _packed(ids, ">i8"),
             {
-                "parcel_number": np.array(cols[1], dtype=np.int32),
-                "sheet_number": np.array(cols[2], dtype=np.int32),
-                "land_use_code": list(cols[3]),
-                "area": np.array(cols[4], dtype=np.float64),
+                "parcel_number": _packed(nums, ">i4"),
+                "sheet_number": _packed(sheets, ">i4"),
+                "land_use_code": [c or None for c in codes.split(",")] if n else [],
+                "area": _packed(areas, ">f8"),
             },
-            decode_twkb_ragged(list(cols[5])),
+            decode_twkb_buffer(geoms or b"", _packed(sizes, ">i4")),
         )  # fmt: skip
+    cols = list(zip(*rows, strict=True)) if rows else None
     if m.kind == "sheets":
         if cols is None:
             cols = [()] * 5

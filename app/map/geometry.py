@@ -110,11 +110,17 @@ def _varints(buf: np.ndarray) -> np.ndarray:
 def decode_twkb_ragged(blobs: Sequence[bytes]) -> Ragged:
     """:func:`app.store.viewport.decode_twkb`, stopping at the ragged arrays (same
     algorithm; see there for the why of each step)."""
-    n = len(blobs)
+    sizes = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
+    return decode_twkb_buffer(b"".join(blobs), sizes)
+
+
+def decode_twkb_buffer(data: bytes, sizes: np.ndarray) -> Ragged:
+    """Decode TWKB geometries stored back to back in ``data`` (``sizes`` bytes each)."""
+    n = len(sizes)
     if n == 0:
         return _empty_ragged()
-    sizes = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=n)
-    buf = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    buf = np.frombuffer(data, dtype=np.uint8)
     vals = _varints(buf)
     # Index of each blob's first varint: count varint ends before the blob's first byte.
     byte_start = np.concatenate(([0], np.cumsum(sizes)[:-1]))
