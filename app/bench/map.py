@@ -90,6 +90,7 @@ class MapBenchReport:
     viewport_bbox: BBox
     overview_bbox: BBox
     viewport_bytes: int = 0  # bytes down the link for one viewport fetch
+    overview_bytes: int = 0
     notes: list[str] = field(default_factory=list)
 
     def row(self, key: str) -> Row:
@@ -434,7 +435,9 @@ def _measure_canvas(report: MapBenchReport, proxy, person: str, runs: int, progr
             probe_gap("pan")
             fetcher.clear_cache()
             reset_gap()
+            before = proxy.stats.bytes_down
             ms, t = show(overview)
+            report.overview_bytes = proxy.stats.bytes_down - before
             report.row("overview").add(ms, t)
             probe_gap("overview")
             (_img, t), g = run_probed(lambda: render_map(person, report.viewport_bbox, SIZE))
@@ -494,7 +497,10 @@ def format_table(report: MapBenchReport) -> str:
             f"{result:>7}   {parts}"
         )
     lines.append("")
-    lines.append(f"viewport bytes down the link: {report.viewport_bytes / 1e6:.2f} MB")
+    lines.append(
+        f"bytes down the link: viewport {report.viewport_bytes / 1e6:.2f} MB, "
+        f"overview {report.overview_bytes / 1e6:.2f} MB"
+    )
     for r in report.rows:
         if r.note:
             lines.append(f"{r.key}: {r.note}")
