@@ -234,6 +234,11 @@ def test_whole_province_fetch_cache_and_cancel(demo_db, demo_facts, person_facto
         # A view that went stale while its rows were on the way is dropped.
         with pytest.raises(Cancelled):
             fetcher.fetch(view.panned(3000, 0), _layers("parcels"), is_stale=lambda: True)
+        # Cancel with nothing in flight: no request to the server, the next fetch works.
+        fetcher.cancel()
+        assert not fetcher._cancelling
+        (fresh,) = fetcher.fetch(view.panned(-400, 0), _layers("parcels"))
+        assert len(fresh) > 0
         # Identify: the parcel containing a point.
         pid = int(datas[0].ids[10])
         x, y = shapely.get_coordinates(shapely.point_on_surface(datas[0].geoms[10]))[0]

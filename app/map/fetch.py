@@ -151,6 +151,8 @@ class Fetcher:
         self._cache_entries = cache_entries
         self._cancel_gen = 0
         self._readable: dict[str, bool] = {}
+        self._in_flight = False
+        self._cancelling = False
         self.srid: int | None = None
 
     # -- connection ------------------------------------------------------------------------
@@ -165,12 +167,24 @@ class Fetcher:
             conn.close()
 
     def cancel(self) -> None:
-        """Interrupt the statement in flight (a stale view); safe from any thread."""
+        """Interrupt the statement in flight (a stale view); safe from any thread and
+        never blocking: a cancel request is a new connection to the server (2 round trips
+        on a WAN, seconds on a dropped link), so it is sent from a short-lived thread, and
+        only while a fetch is actually waiting on the server."""
         self._cancel_gen += 1
         conn = self._conn
-        if conn is not None and not conn.closed:
-            with contextlib.suppress(psycopg.Error, AttributeError):
-                conn.cancel_safe(timeout=2.0)
+        if not self._in_flight or self._cancelling or conn is None or conn.closed:
+            return
+        self._cancelling = True
+
+        def send() -> None:
+            try:
+                with contextlib.suppress(psycopg.Error, AttributeError, OSError):
+                    conn.cancel_safe(timeout=5.0)
+            finally:
+                self._cancelling = False
+
+        threading.Thread(target=send, name="landrec-map-cancel", daemon=True).start()
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -235,11 +249,18 @@ class Fetcher:
             todo = self._drop_unreadable(todo, bbox, tol, out, on_layer)
             # Small layers first so their results can be shown while parcels travel.
             todo.sort(key=lambda m: m.kind == "parcels")
-            if todo:
+            for attempt in (1, 2):
+                if not todo:
+                    break
                 try:
                     self._fetch_pipeline(todo, bbox, tol, out, on_layer, stale, gen)
+                    break
                 except psycopg.errors.QueryCanceled:
-                    raise Cancelled() from None
+                    # A cancel meant for the previous view can land on this one: then
+                    # this view is still wanted, and asked again once.
+                    if attempt == 2 or stale() or gen != self._cancel_gen:
+                        raise Cancelled() from None
+                    todo = [m for m in todo if m.id not in out]
                 except psycopg.OperationalError:
                     self._drop_conn()
                     raise
@@ -297,6 +318,13 @@ class Fetcher:
 
     def _fetch_pipeline(self, todo, bbox, tol, out, on_layer, stale, gen) -> None:
         conn = self.conn()
+        self._in_flight = True
+        try:
+            self._pipeline(conn, todo, bbox, tol, out, on_layer, stale, gen)
+        finally:
+            self._in_flight = False
+
+    def _pipeline(self, conn, todo, bbox, tol, out, on_layer, stale, gen) -> None:
         t0 = time.perf_counter()
         cursors = []
         with conn.pipeline():

@@ -60,6 +60,8 @@ DEBOUNCE_MS = 40
 RETRY_FIRST_MS, RETRY_MAX_MS = 1_000, 30_000
 
 TOOLS = ("pan", "identify", "select", "zoom")
+#: Build the identify index on the worker for views up to this many parcels.
+TREE_AHEAD_MAX = 60_000
 
 
 class _Signals(QObject):
@@ -128,6 +130,10 @@ class _RenderJob(QRunnable):
             "features": len(datas[PARCELS]) if PARCELS in datas else 0,
         }
         self.signals.rendered.emit(self.gen, self.view, image, datas, True, timings)
+        # Ready the identify index here rather than on the first click (UI thread).
+        parcels = datas.get(PARCELS)
+        if parcels is not None and len(parcels) <= TREE_AHEAD_MAX and not self.stale():
+            parcels.tree  # noqa: B018 - built and cached on first access
 
 
 class MapCanvas(QWidget):
