@@ -284,3 +284,51 @@ def test_ragged_decoder_matches_the_store_decoder(demo_db):
     rings = ragged.rings()
     assert rings.feature[-1] == 503 and 502 not in rings.feature  # the empty one
     assert (rings.feature == 501).sum() == 3  # shell + hole, second polygon
+
+
+@pytest.mark.store
+def test_packed_parcel_columns_narrow_wide_and_overview(demo_db, demo_facts, person_factory):
+    from app.map import fetch as fetch_mod
+
+    viewer = person_factory(demo_db, rights={"cadastral": ["viewer"]}, whole_province=True)
+    x0, y0, x1, y1 = demo_facts["extent"]
+    close = Viewport((x0 + x1) / 2, (y0 + y1) / 2, 0.3, 800, 600)  # exact, with labels
+    (parcels,) = _layers("parcels")
+    with psycopg.connect(viewer.dsn) as conn:
+        rows = {}
+        for wide in (False, True):
+            q, p = fetch_mod._statement(parcels, close.bbox, 0.0, wide)
+            rows[wide] = conn.cursor(binary=True).execute(q, p).fetchall()
+        expected = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "SELECT id, parcel_number, sheet_number, land_use_code, area "
+                "FROM api.parcels_in_bbox(%s, %s, %s, %s, 0)",
+                close.bbox,
+            )
+        }
+    narrow = fetch_mod._decode(parcels, rows[False], close.bbox, 0.0)
+    wide = fetch_mod._decode(parcels, rows[True], close.bbox, 0.0, wide=True)
+    assert len(narrow) == len(expected) > 10
+    for data in (narrow, wide):
+        got = {
+            int(i): (int(n), int(s), c, round(float(a), 1))
+            for i, n, s, c, a in zip(
+                data.ids, data.attrs["parcel_number"], data.attrs["sheet_number"],
+                data.attrs["land_use_code"], data.attrs["area"], strict=True,
+            )
+        }  # fmt: skip
+        assert got == {k: (v[0], v[1], v[2], round(v[3], 1)) for k, v in expected.items()}
+    assert shapely.equals_exact(narrow.geoms, wide.geoms, 0).all()
+    # A narrow row whose values do not fit asks for the wide form.
+    with pytest.raises(fetch_mod._NeedsWide):
+        fetch_mod._decode(parcels, [(False, *rows[False][0][1:])], close.bbox, 0.0)
+    # Overviews carry ids and codes only: no labels there.
+    far = Viewport.fit(demo_facts["extent"], (800, 600))
+    fetcher = Fetcher(viewer.dsn)
+    try:
+        (over,) = fetcher.fetch(far, _layers("parcels"))
+    finally:
+        fetcher.close()
+    assert over.simplify > 0 and "parcel_number" not in over.attrs
+    assert len(over.attrs["land_use_code"]) == len(over) == demo_facts["total"]

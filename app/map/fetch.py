@@ -27,7 +27,7 @@ from app.map.layers import MapLayer
 from app.map.viewport import BBox, Viewport
 
 #: Simplify when a pixel is larger than this (metres): parcels are then a few pixels.
-SIMPLIFY_FROM_RES = 0.5
+SIMPLIFY_FROM_RES = 0.7  # ≈ 1:2 650: label scales (≤ 1:2 500) always get exact geometry
 
 
 class Cancelled(Exception):
@@ -336,7 +336,12 @@ class Fetcher:
                 t1 = time.perf_counter()
                 if stale() or gen != self._cancel_gen:
                     raise Cancelled()
-                data = _decode(m, rows, bbox, tol)
+                try:
+                    data = _decode(m, rows, bbox, tol)
+                except _NeedsWide:
+                    query, params = _statement(m, bbox, tol, wide=True)
+                    rows = conn.cursor(binary=True).execute(query, params).fetchall()
+                    data = _decode(m, rows, bbox, tol, wide=True)
                 t2 = time.perf_counter()
                 data.fetch_ms, data.decode_ms = (t1 - t0) * 1000, (t2 - t1) * 1000
                 t0 = t2  # the next layer's wait starts after this decode
@@ -350,25 +355,73 @@ def _envelope_params(bbox: BBox) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in bbox)  # type: ignore[return-value]
 
 
-def _statement(m: MapLayer, bbox: BBox, tol: float) -> tuple[sql.Composable, tuple]:
+#: Packed parcel columns: (name, narrow SQL, narrow dtype, wide SQL, wide dtype). Narrow
+#: is the usual case; the row's first column says whether every value fitted.
+_PACKED = (
+    ("ids", "int4send((id & 2147483647)::int4)", ">i4", "int8send(id)", ">i8"),
+    ("sizes", "int2send(least(length(geom), 32767)::int2)", ">i2",
+     "int4send(length(geom))", ">i4"),
+)  # fmt: skip
+_LABEL_COLUMNS = (
+    ("parcel_number", "int4send(parcel_number)", ">i4", "int4send(parcel_number)", ">i4"),
+    ("sheet_number", "int2send(least(sheet_number, 32767)::int2)", ">i2",
+     "int4send(sheet_number)", ">i4"),
+    # Tenths of m², what labels show.
+    ("area10", "int4send(least(round(coalesce(area, -0.1) * 10), 2147483647)::int4)", ">i4",
+     "float8send(coalesce(area, 'NaN'))", ">f8"),
+)  # fmt: skip
+_FITS = (
+    "bool_and(id <= 2147483647 AND length(geom) <= 32767 "
+    "AND coalesce(sheet_number, 0) <= 32767 AND coalesce(area, 0) < 214748364)"
+)
+
+
+def _parcels_statement(labels: bool, wide: bool) -> sql.Composable:
+    """Columnar: one row of packed columns instead of a row per parcel. Per-row and
+    per-value headers were ~60 % of the bytes (1.7 MB for a 20 000-parcel view with
+    0.45 MB of TWKB) and unpacking 200 000 rows in Python cost more than decoding them.
+    Overviews leave out what only labels need. Aggregates of one SELECT read the rows
+    in the same order."""
+    cols = _PACKED + (_LABEL_COLUMNS if labels else ())
+    parts = [f"string_agg({c[3] if wide else c[1]}, ''::bytea)" for c in cols]
+    return sql.SQL(
+        "SELECT " + _FITS + ", count(*), " + ", ".join(parts) + ", "
+        "string_agg(coalesce(land_use_code, ''), ','), string_agg(geom, ''::bytea) "
+        "FROM api.parcels_in_bbox(%s, %s, %s, %s, %s) WHERE geom IS NOT NULL"
+    )
+
+
+def _decode_parcels(m: MapLayer, row: tuple, bbox: BBox, tol: float, wide: bool) -> LayerData:
+    fits, n = row[0], row[1]
+    if n and not fits and not wide:
+        raise _NeedsWide()
+    cols = _PACKED + (_LABEL_COLUMNS if tol == 0 else ())
+    packed = {c[0]: _packed(v, c[4] if wide else c[2]) for c, v in zip(cols, row[2:], strict=False)}
+    codes, geoms = row[-2], row[-1]
+    attrs: dict[str, object] = {
+        "land_use_code": [c or None for c in codes.split(",")] if n else [],
+    }
+    if "parcel_number" in packed:
+        attrs["parcel_number"] = packed["parcel_number"].astype(np.int32)
+        attrs["sheet_number"] = packed["sheet_number"].astype(np.int32)
+        area = packed["area10"]
+        attrs["area"] = area.astype(np.float64) if wide else np.where(area < 0, np.nan, area / 10.0)
+    return LayerData(
+        m.id, m.kind, bbox, tol, None, packed["ids"].astype(np.int64), attrs,
+        decode_twkb_buffer(geoms or b"", packed["sizes"].astype(np.int64)),
+    )  # fmt: skip
+
+
+class _NeedsWide(Exception):
+    """A value did not fit the narrow packing: ask again with the wide one."""
+
+
+def _statement(
+    m: MapLayer, bbox: BBox, tol: float, wide: bool = False
+) -> tuple[sql.Composable, tuple]:
     b = _envelope_params(bbox)
     if m.kind == "parcels":
-        # Columnar: one row of packed columns instead of a row per parcel. Per-row and
-        # per-value headers were ~60 % of the bytes (1.7 MB for a 20 000-parcel view with
-        # 0.45 MB of TWKB), and unpacking 200 000 rows in Python cost more than decoding
-        # them. Aggregates of one SELECT read the rows in the same order.
-        return (
-            sql.SQL(
-                "SELECT count(*), string_agg(int8send(id), ''::bytea), "
-                "string_agg(int4send(parcel_number), ''::bytea), "
-                "string_agg(int4send(sheet_number), ''::bytea), "
-                "string_agg(coalesce(land_use_code, ''), ','), "
-                "string_agg(float8send(coalesce(area, 'NaN')), ''::bytea), "
-                "string_agg(int4send(length(geom)), ''::bytea), string_agg(geom, ''::bytea) "
-                "FROM api.parcels_in_bbox(%s, %s, %s, %s, %s) WHERE geom IS NOT NULL"
-            ),
-            (*b, tol),
-        )
+        return _parcels_statement(tol == 0, wide), (*b, tol)
     if m.kind == "sheets":
         return (
             sql.SQL(
@@ -410,20 +463,11 @@ def _packed(value: bytes | None, dtype: str) -> np.ndarray:
     return np.frombuffer(value or b"", dtype=dtype).astype(dtype[1:])
 
 
-def _decode(m: MapLayer, rows: list[tuple], bbox: BBox, tol: float) -> LayerData:
+def _decode(
+    m: MapLayer, rows: list[tuple], bbox: BBox, tol: float, wide: bool = False
+) -> LayerData:
     if m.kind == "parcels":
-        n, ids, nums, sheets, codes, areas, sizes, geoms = rows[0]
-        return LayerData(
-            m.id, m.kind, bbox, tol, None,
-            _packed(ids, ">i8"),
-            {
-                "parcel_number": _packed(nums, ">i4"),
-                "sheet_number": _packed(sheets, ">i4"),
-                "land_use_code": [c or None for c in codes.split(",")] if n else [],
-                "area": _packed(areas, ">f8"),
-            },
-            decode_twkb_buffer(geoms or b"", _packed(sizes, ">i4")),
-        )  # fmt: skip
+        return _decode_parcels(m, rows[0], bbox, tol, wide)
     cols = list(zip(*rows, strict=True)) if rows else None
     if m.kind == "sheets":
         if cols is None:

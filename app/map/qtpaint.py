@@ -233,7 +233,8 @@ class MapPainter:
             if not len(data):
                 continue
             if data.kind == "parcels":
-                if view.scale > float(m.decl.style.get("label_max_scale", LABEL_MAX_SCALE)):
+                too_far = view.scale > float(m.decl.style.get("label_max_scale", LABEL_MAX_SCALE))
+                if too_far or "parcel_number" not in data.attrs:  # overviews leave them out
                     continue
                 bounds = shapely.bounds(data.geoms)
                 vb = view.bbox
