@@ -35,11 +35,11 @@ class Cancelled(Exception):
 
 
 def simplify_for(resolution: float) -> float:
-    """Tolerance (m) for a view of ``resolution`` m/px: half a pixel, 0 when zoomed in."""
+    """Tolerance (m) for a view of ``resolution`` m/px: ~0.6 pixel, 0 when zoomed in."""
     if resolution < SIMPLIFY_FROM_RES:
         return 0.0
     # Round down to 1, 2 or 5 × 10^k so nearby views share cache entries and precision.
-    t = resolution / 2
+    t = resolution * 0.6  # just over half a pixel: invisible, and whole metres sooner
     k = math.floor(math.log10(t))
     m = t / 10**k
     return (5 if m >= 5 else 2 if m >= 2 else 1) * 10.0**k
