@@ -322,3 +322,37 @@ def test_status_shows_vn2000_and_wgs84_and_takes_a_typed_scale(qtbot, canvas, on
     x, y = canvas.view.to_map(400, 300)
     assert status.position.text() == f"X: {format_float(y, 'vi', 2)}  Y: {format_float(x, 'vi', 2)}"
     settle(qtbot, canvas)
+
+
+def test_layer_panel_hides_a_layer_and_shows_the_legend(qtbot, canvas, ont_parcel):
+    from app.ui.layer_panel import LayerPanel
+
+    panel = LayerPanel(canvas.layers)
+    qtbot.addWidget(panel)
+    panel.layersChanged.connect(canvas.refresh)
+    panel.zoomToLayer.connect(canvas.zoom_to_layer)
+    panel.set_style(canvas.map_painter.style)
+    legend = [panel.legend.item(i).text() for i in range(panel.legend.count())]
+    assert "ONT — Đất ở tại nông thôn" in legend
+    show(qtbot, canvas, *ont_parcel["centre"])
+    # A pixel of the ONT parcel clear of the labels in the middle of the view.
+    px, py = (round(v) for v in canvas.view.to_pixel(*ont_parcel["point"]))
+    pid = ont_parcel["id"]
+    py = next(
+        y
+        for y in range(py + 60, py - 60, -1)
+        if all(canvas.parcel_at(px + dx, y + dy) == pid for dx in (-3, 3) for dy in (-3, 3))
+    )
+    assert canvas.grab().toImage().pixelColor(px, py) == QColor("#ffd0ff")
+    items = {panel.list.item(i).text(): panel.list.item(i) for i in range(panel.list.count())}
+    items["Thửa đất"].setCheckState(Qt.CheckState.Unchecked)
+    assert not canvas.layers.get(PARCELS).visible
+    qtbot.waitUntil(lambda: canvas.settled() and PARCELS not in canvas.data, timeout=15_000)
+    assert canvas.grab().toImage().pixelColor(px, py) != QColor("#ffd0ff")
+    items["Thửa đất"].setCheckState(Qt.CheckState.Checked)
+    qtbot.waitUntil(lambda: canvas.settled() and PARCELS in canvas.data, timeout=15_000)
+    # Double-click: zoom to what the layer holds in view.
+    before = canvas.view
+    panel.list.itemDoubleClicked.emit(items["Thửa đất"])
+    assert canvas.view != before
+    settle(qtbot, canvas)

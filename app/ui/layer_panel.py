@@ -30,6 +30,8 @@ def _swatch(colour: str) -> QIcon:
 class LayerPanel(QWidget):
     # A layer was shown or hidden, or the order changed: the canvas should redraw.
     layersChanged = Signal()
+    # A layer was double-clicked: zoom the map to it.
+    zoomToLayer = Signal(str)
 
     def __init__(self, model: LayerModel, lang: str = "vi", parent: QWidget | None = None):
         super().__init__(parent)
@@ -57,6 +59,8 @@ class LayerPanel(QWidget):
         box.addWidget(self.legend, 1)
         self._fill()
         self.list.itemChanged.connect(self._toggled)
+        self.list.itemDoubleClicked.connect(lambda item: self.zoomToLayer.emit(item.data(_ID_ROLE)))
+        self.list.setToolTip(translate("LayerPanel", "Double-click a layer to zoom to it"))
 
     def _fill(self) -> None:
         self.list.blockSignals(True)

@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
 
         self.layer_panel = LayerPanel(self.layer_model, self.lang)
         self.layer_panel.layersChanged.connect(self.canvas.refresh)
+        self.layer_panel.zoomToLayer.connect(self.canvas.zoom_to_layer)
         self.layer_dock = self._side_dock(
             "app.layers", translate("MainWindow", "Layers"), self.layer_panel
         )

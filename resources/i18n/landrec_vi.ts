@@ -117,6 +117,10 @@
         <source>Land use</source>
         <translation>Loại đất</translation>
     </message>
+    <message>
+        <source>Double-click a layer to zoom to it</source>
+        <translation>Nhấp đúp vào một lớp để phóng tới lớp đó</translation>
+    </message>
 </context>
 <context>
     <name>Login</name>
