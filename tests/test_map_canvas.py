@@ -356,3 +356,42 @@ def test_layer_panel_hides_a_layer_and_shows_the_legend(qtbot, canvas, ont_parce
     panel.list.itemDoubleClicked.emit(items["Thửa đất"])
     assert canvas.view != before
     settle(qtbot, canvas)
+
+
+def test_a_dropped_link_keeps_view_and_selection_and_resumes(qtbot, qapp, viewer, ont_parcel):
+    from app.net.latency_proxy import LatencyProxy
+
+    ensure_fonts(qapp)
+    with LatencyProxy.for_dsn(viewer.dsn, rtt_ms=0, mbit=None) as proxy:
+        fetcher = Fetcher(proxy.wrap_dsn(viewer.dsn))
+        with psycopg.connect(viewer.dsn) as conn:
+            style = load_style(conn)
+        c = MapCanvas(fetcher, LayerModel(default_layers()), style, debounce_ms=5)
+        qtbot.addWidget(c)
+        c.resize(*SIZE)
+        c.show()
+        try:
+            show(qtbot, c, *ont_parcel["centre"])
+            c.set_selection([ont_parcel["id"]])
+            states: list[bool] = []
+            c.connectionChanged.connect(states.append)
+            c._retry_ms = 300  # first retry sooner than in the window (1 s)
+            proxy.cut(60)
+            wanted = c.view.panned(200, 0)
+            c.set_view(wanted)
+            qtbot.waitUntil(lambda: c.online is False, timeout=15_000)
+            assert states == [False]
+            offline = c.grab().toImage()
+            note = image_to_array(offline)[8:32, 8:300, :3].astype(int)  # BGR
+            red_text = (note[:, :, 2] > 150) & (note[:, :, 1] < 90) & (note[:, :, 0] < 90)
+            assert red_text.sum() >= 20  # the red "offline — retrying" note
+            assert c.view == wanted and c.selection == [ont_parcel["id"]]
+            proxy.restore()
+            qtbot.waitUntil(lambda: c.online is True and c.settled(), timeout=20_000)
+            assert states == [False, True]
+            assert c._image_view == wanted and c.selection == [ont_parcel["id"]]
+            assert len(c.data[PARCELS]) > 0
+        finally:
+            fetcher.cancel()
+            c.pool.waitForDone(10_000)
+            fetcher.close()
