@@ -366,18 +366,28 @@ class MainWindow(QMainWindow):
         """Land-use colours, the deployment CRS and the communes, off the UI thread."""
         from app.map.style import load_style
 
+        account = self.session.account
+        own_area = account is not None and not account.whole_province
+
         def read(conn):
             (srid,) = conn.execute("SELECT value FROM sys.setting WHERE key = 'srid'").fetchone()
-            return load_style(conn), int(srid)
+            home = None
+            if own_area:  # a commune officer starts on their own communes
+                home = conn.execute(
+                    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                    "(SELECT ST_Extent(geom)::geometry e FROM ref.admin_unit "
+                    "WHERE id = ANY (sys.my_units())) s"
+                ).fetchone()
+            return load_style(conn), int(srid), home
 
         def work():
-            style, srid = self.fetcher.run(read)
-            return style, srid, self.fetcher.communes()
+            style, srid, home = self.fetcher.run(read)
+            return style, srid, self.fetcher.communes(), home
 
         self.runner.submit(work, self._map_setup_done, self._map_setup_failed)
 
     def _map_setup_done(self, result) -> None:
-        style, srid, communes = result
+        style, srid, communes, home = result
         self.map_srid = srid
         self.canvas.map_painter.style = style
         self.layer_panel.set_style(style)
@@ -393,9 +403,10 @@ class MainWindow(QMainWindow):
                 min(b[0] for b in xs), min(b[1] for b in xs),
                 max(b[2] for b in xs), max(b[3] for b in xs),
             )  # fmt: skip
-        if self.canvas.view is None and self.canvas.full_extent is not None:
+        start = tuple(home) if home and home[0] is not None else self.canvas.full_extent
+        if self.canvas.view is None and start is not None:
             size = (max(1, self.canvas.width()), max(1, self.canvas.height()))
-            self.canvas.set_view(Viewport.fit(self.canvas.full_extent, size, margin=0.02))
+            self.canvas.set_view(Viewport.fit(start, size, margin=0.02))
 
     def _map_setup_failed(self, exc: BaseException) -> None:
         # The summary and the periodic check report the connection; retry with them.
