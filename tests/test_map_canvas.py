@@ -395,3 +395,64 @@ def test_a_dropped_link_keeps_view_and_selection_and_resumes(qtbot, qapp, viewer
             fetcher.cancel()
             c.pool.waitForDone(10_000)
             fetcher.close()
+
+
+# -- the main window's map ------------------------------------------------------------------
+def test_main_window_opens_on_the_province_and_zooms_to_a_commune(qtbot, qapp, viewer, demo_db):
+    from app.plugin import PluginRegistry
+    from app.ui.i18n import install_language
+    from app.ui.main_window import MainWindow
+
+    ensure_fonts(qapp)
+    install_language(qapp, "vi")
+    window = MainWindow(viewer.dsn, PluginRegistry().discover(entry_point_group=None), "vi")
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    try:
+        qtbot.waitUntil(window.map_ready, timeout=20_000)
+        assert window.centralWidget() is window.canvas
+        with psycopg.connect(demo_db) as conn:
+            ext = conn.execute(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+                "ST_Extent(geom)::geometry e FROM ref.admin_unit WHERE level = 'commune' "
+                "AND valid_to IS NULL) s"
+            ).fetchone()
+        b = window.canvas.view.bbox
+        assert b[0] <= ext[0] and b[1] <= ext[1] and b[2] >= ext[2] and b[3] >= ext[3]
+        assert window.map_status.scale_edit.text().startswith("1:")
+        combo = window.commune_box
+        name, cb = window.communes[0][1:]
+        assert combo.count() == len(window.communes) + 1 >= 2 and combo.itemText(1) == name
+        combo.setCurrentIndex(1)
+        combo.activated.emit(1)
+        v = window.canvas.view.bbox
+        assert v[0] <= cb[0] and v[2] >= cb[2] and v[1] <= cb[1] and v[3] >= cb[3]
+        assert window.canvas.view.resolution < window.canvas.history._items[0].resolution
+        window.map_actions["map.previous"].trigger()
+        assert window.canvas.view == window.canvas.history._items[0]
+        # The summary is still there, in its dock, and reachable from Help.
+        assert window.summary_dock.widget().widget() is window.panel
+        help_menu = window.menus["help"]
+        assert any(a.objectName() == "app.summary" for a in help_menu.actions())
+        qtbot.waitUntil(window.map_ready, timeout=20_000)
+    finally:
+        window.close()
+
+
+def test_the_server_refusal_is_shown_on_the_map(qtbot, qapp, demo_db):
+    from app.plugin import PluginRegistry
+    from app.ui.main_window import MainWindow
+
+    ensure_fonts(qapp)
+    # The store owner has no LandRec account: the viewport functions refuse.
+    window = MainWindow(demo_db, PluginRegistry().discover(entry_point_group=None), "vi")
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.canvas.error_message is not None, timeout=20_000)
+        assert "tài khoản" in window.canvas.error_message
+        assert window.canvas.online is not False  # refused, not offline
+    finally:
+        window.close()

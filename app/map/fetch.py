@@ -30,6 +30,18 @@ from app.map.viewport import BBox, Viewport
 SIMPLIFY_FROM_RES = 0.7  # ≈ 1:2 650: label scales (≤ 1:2 500) always get exact geometry
 
 
+def is_link_error(exc: BaseException) -> bool:
+    """A lost or refused link (retry later), as opposed to the server refusing the request
+    (psycopg files SQLSTATE class 28, e.g. "no LandRec account", under OperationalError
+    too; retrying that would not help)."""
+    if isinstance(exc, OSError):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate or ""
+    return state == "" or state.startswith(("08", "57P"))
+
+
 class Cancelled(Exception):
     """The view changed while this request was running: drop its result."""
 
@@ -261,8 +273,9 @@ class Fetcher:
                     if attempt == 2 or stale() or gen != self._cancel_gen:
                         raise Cancelled() from None
                     todo = [m for m in todo if m.id not in out]
-                except psycopg.OperationalError:
-                    self._drop_conn()
+                except psycopg.OperationalError as exc:
+                    if is_link_error(exc) or self._conn is None or self._conn.broken:
+                        self._drop_conn()
                     raise
         return [out[m.id] for m in layers if m.id in out]
 

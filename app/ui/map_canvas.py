@@ -42,7 +42,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from app.map.fetch import Cancelled, Fetcher, LayerData
+from app.map.fetch import Cancelled, Fetcher, LayerData, is_link_error
 from app.map.layers import PARCELS, LayerModel, MapLayer
 from app.map.qtpaint import MapPainter, highlight_path
 from app.map.style import LandUseStyle
@@ -174,6 +174,8 @@ class MapCanvas(QWidget):
         self.highlighted: list[int] = []
         self.data: dict[str, LayerData] = {}
         self.online: bool | None = None
+        #: The server's message when it refused the last view (shown on the map).
+        self.error_message: str | None = None
         self.last_timings: dict[str, Any] = {}
         self.full_extent: BBox | None = None
         self._image: QImage | None = None
@@ -259,6 +261,7 @@ class MapCanvas(QWidget):
             return  # a cancelled or superseded request never paints
         self._image, self._image_view = image, view
         if final:
+            self.error_message = None
             self._final_view = view
             self.data = datas
             self.last_timings = timings
@@ -276,11 +279,16 @@ class MapCanvas(QWidget):
             # logins toward the lockout (DESIGN P5). Wait for refresh().
             self._set_online(False)
             return
-        if isinstance(exc, psycopg.OperationalError | OSError | SignInError):
+        if is_link_error(exc) or isinstance(exc, SignInError):
             # Link lost: keep the view and the selection, say so, retry with back-off.
             self._set_online(False)
             self._retry.start(self._retry_ms)
             self._retry_ms = min(RETRY_MAX_MS, self._retry_ms * 2)
+        elif isinstance(exc, psycopg.Error):
+            # The server refused (no right, no account, bad box): its own Vietnamese
+            # message, on the map, until a view succeeds.
+            self.error_message = (str(exc) or type(exc).__name__).splitlines()[0]
+            self.update()
         else:
             traceback.print_exception(exc)
 
@@ -503,12 +511,17 @@ class MapCanvas(QWidget):
             p.setPen(pen)
             p.setBrush(QBrush(QColor(21, 101, 192, 40)))
             p.drawRect(self._band)
+        note = None
         if self.online is False:
+            note = translate("MapCanvas", "Offline — retrying…")
+        elif self.error_message:
+            note = self.error_message
+        if note:
             p.setPen(QColor("#c62828"))
             p.drawText(
-                QRect(8, 8, self.width() - 16, 24),
-                int(Qt.AlignmentFlag.AlignLeft),
-                translate("MapCanvas", "Offline — retrying…"),
+                QRect(8, 8, self.width() - 16, 48),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap),
+                note,
             )
         p.end()
 
