@@ -16,6 +16,7 @@ from app.errors import UserFacingError
 def build_parser() -> argparse.ArgumentParser:
     from app.bench import cli as bench_cli
     from app.demo import cli as demo_cli
+    from app.map import cli as map_cli
     from app.security import cli as security_cli
     from app.store import audit_cli, db_cli
     from app.store import cli as store_cli
@@ -31,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cli.register(sub)  # demo-data
     security_cli.register(sub)  # agent once|run, admin bootstrap, demo-accounts
     audit_cli.register(sub)  # audit verify
-    bench_cli.register(sub)  # bench rls
+    bench_cli.register(sub)  # bench rls, bench map, proxy
+    map_cli.register(sub)  # render
     ui_cli.register(sub)  # demo, run
     return parser
 

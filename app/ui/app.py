@@ -183,6 +183,20 @@ def wait_for_summary(window, timeout_s: float) -> bool:
     return True
 
 
+def wait_for_map(window, timeout_s: float) -> bool:
+    """Process events until the map has painted its current view; False on timeout."""
+    from PySide6.QtCore import QDeadlineTimer, QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    deadline = QDeadlineTimer(int(timeout_s * 1000))
+    ready = getattr(window, "map_ready", lambda: True)
+    while not ready():
+        if deadline.hasExpired():
+            return False
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    return True
+
+
 def save_screenshot(window, path: Path, timeout_s: float = SCREENSHOT_TIMEOUT_S) -> bool:
     from PySide6.QtWidgets import QApplication
 
@@ -194,6 +208,7 @@ def save_screenshot(window, path: Path, timeout_s: float = SCREENSHOT_TIMEOUT_S)
             "the screenshot shows the window as it is",
             file=sys.stderr,
         )
+    wait_for_map(window, timeout_s)
     for _ in range(5):  # let layouts and style sheets settle
         QApplication.processEvents()
     image = window.grab().toImage()

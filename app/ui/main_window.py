@@ -266,6 +266,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.canvas.connectionChanged.connect(self._map_connection)
 
+        from app.ui.record_docks import install_record_docks
+
+        self.search_panel, self.parcel_panel = install_record_docks(self)
         self.layer_panel = LayerPanel(self.layer_model, self.lang)
         self.layer_panel.layersChanged.connect(self.canvas.refresh)
         self.layer_panel.zoomToLayer.connect(self.canvas.zoom_to_layer)

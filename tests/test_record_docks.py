@@ -1,0 +1,57 @@
+"""The main window wires search, map and parcel panel together, as the signed-in person."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from PySide6.QtCore import Qt
+
+from app.plugin import PluginRegistry
+from app.session import Session
+from app.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.store
+
+
+@pytest.fixture
+def window(qtbot, demo_db, person_factory):
+    clerk = person_factory(demo_db, {"cadastral": ["viewer"]}, whole_province=True)
+    win = MainWindow(
+        Session.from_dsn(clerk.dsn), PluginRegistry().discover(entry_point_group=None), "vi"
+    )
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    yield win
+    win.close()
+
+
+def a_parcel(demo_db) -> tuple[int, str, int]:
+    with psycopg.connect(demo_db) as conn:
+        return conn.execute(
+            "SELECT id, national_id, parcel_number FROM cad.parcel "
+            "WHERE retired_at IS NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+
+
+def test_search_result_shows_the_parcel_and_zooms_the_map(qtbot, window, demo_db):
+    parcel_id, national_id, number = a_parcel(demo_db)
+    qtbot.keyClicks(window.search_panel.edit, national_id)
+    qtbot.waitUntil(lambda: window.search_panel.results.count() > 0, timeout=10_000)
+    with qtbot.waitSignal(window.search_panel.parcelChosen, timeout=5_000) as chosen:
+        qtbot.keyClick(window.search_panel.edit, Qt.Key.Key_Return)
+    assert chosen.args == [parcel_id]
+    qtbot.waitUntil(lambda: window.parcel_panel.details is not None, timeout=10_000)
+    assert window.parcel_panel.parcel_id == parcel_id
+    assert window.parcel_panel.details["parcel"]["parcel_number"] == number
+    # The map went to the parcel: its national ID's point is inside the view.
+    view = window.canvas.view
+    assert view is not None and view.scale < 10_000
+
+
+def test_identify_on_the_map_fills_the_parcel_panel(qtbot, window, demo_db):
+    parcel_id, _, _ = a_parcel(demo_db)
+    window.canvas.identified.emit(parcel_id)
+    qtbot.waitUntil(lambda: window.parcel_panel.parcel_id == parcel_id, timeout=5_000)
+    qtbot.waitUntil(lambda: window.parcel_panel.details is not None, timeout=10_000)
+    assert window.parcel_panel.details["parcel"]["id"] == parcel_id
