@@ -141,7 +141,7 @@ def test_layer_model_comes_from_the_plugins():
     assert model.get(PARCELS).kind == "parcels" and model.get("land_price.zone").kind == "relation"
     at_2000 = [m.id for m in model.drawn_at(2_000)]
     assert PARCELS in at_2000 and "land_price.zone" not in at_2000  # hidden by default
-    assert PARCELS not in [m.id for m in model.drawn_at(50_000)]  # declared min_scale
+    assert PARCELS not in [m.id for m in model.drawn_at(200_000)]  # declared min_scale
     model.only(["parcels", "admin"])
     assert [m.id for m in model.layers if m.visible] == [PARCELS, ADMIN]
     with pytest.raises(KeyError):

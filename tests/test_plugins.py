@@ -74,7 +74,8 @@ def test_layers_declared_per_subsystem(registry):
     assert sources["inventory"] == {"inv.result"}
     parcel = next(lay for lay in registry.layers() if lay.source == "cad.parcel")
     assert parcel.geometry == "multipolygon"
-    assert parcel.visible_at(1_000) and not parcel.visible_at(50_000)
+    assert parcel.visible_at(1_000) and parcel.visible_at(50_000)
+    assert not parcel.visible_at(200_000)  # declared min_scale 1:100 000
 
 
 def test_actions_are_plain_data(registry):
