@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from app.store.viewport import _MULTIPOLYGON, _POLYGON, _unzigzag
-
 
 @dataclass
 class Rings:
@@ -85,8 +83,15 @@ def rings_of(geoms: np.ndarray) -> Rings:
     return Rings(coords, np.concatenate(([0], np.cumsum(counts))), owner)
 
 
+_POLYGON, _MULTIPOLYGON = 3, 6  # TWKB geometry types
+
+
+def _unzigzag(v: np.ndarray) -> np.ndarray:
+    return (v >> np.uint64(1)).astype(np.int64) ^ -(v & np.uint64(1)).astype(np.int64)
+
+
 def _varints(buf: np.ndarray) -> np.ndarray:
-    """Every unsigned LEB128 varint in ``buf`` (see app.store.viewport._varints).
+    """Every unsigned LEB128 varint in ``buf``.
 
     Faster on overviews: after the first byte of every varint, later rounds touch only
     the varints that are that long (simplified coordinates are mostly 1–2 bytes), so a
@@ -108,8 +113,12 @@ def _varints(buf: np.ndarray) -> np.ndarray:
 
 
 def decode_twkb_ragged(blobs: Sequence[bytes]) -> Ragged:
-    """:func:`app.store.viewport.decode_twkb`, stopping at the ragged arrays (same
-    algorithm; see there for the why of each step)."""
+    """Decode TWKB polygons / multipolygons (2D, as ST_AsTWKB writes them) to ragged arrays.
+
+    Vectorised: one pass over all bytes for the varints; the structure of the common case
+    (one polygon with one ring) is read with array operations, other shapes in a short loop
+    over their counts only; vertices never go through Python one by one.
+    """
     sizes = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
     return decode_twkb_buffer(b"".join(blobs), sizes)
 
