@@ -55,3 +55,24 @@ def test_identify_on_the_map_fills_the_parcel_panel(qtbot, window, demo_db):
     qtbot.waitUntil(lambda: window.parcel_panel.parcel_id == parcel_id, timeout=5_000)
     qtbot.waitUntil(lambda: window.parcel_panel.details is not None, timeout=10_000)
     assert window.parcel_panel.details["parcel"]["id"] == parcel_id
+
+
+def test_session_link_state_reaches_the_status_bar(qtbot, window):
+    from app.session import LinkState, StateChange
+
+    qtbot.waitUntil(lambda: window.connected is True, timeout=10_000)
+    label = window.connection_label
+    # The session reports from its reconnect thread: the change must cross to the UI.
+    import threading
+
+    t = threading.Thread(
+        target=window.link_changed.emit, args=(StateChange(LinkState.RECONNECTING, attempt=2),)
+    )
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: window.connected is False, timeout=5_000)
+    assert label.text() in ("Mất kết nối", "Disconnected")
+    assert "2" in label.toolTip()
+    window.link_changed.emit(StateChange(LinkState.CONNECTED))
+    qtbot.waitUntil(lambda: window.connected is True, timeout=10_000)
+    assert label.text().startswith(("Đã kết nối", "Connected"))

@@ -41,7 +41,7 @@ from app.plugin import (
     PluginRegistry,
     resolve,
 )
-from app.session import Session, client_rights
+from app.session import LinkState, Session, StateChange, client_rights
 from app.store.summary import StoreSummary, StoreUnavailable
 from app.ui.about import AboutDialog
 from app.ui.context import UiContext
@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
     summary_failed = Signal(str)
     #: Emitted when the connection state flips (True: connected).
     connection_changed = Signal(bool)
+    link_changed = Signal(object)  # app.session.StateChange, from any thread (queued)
 
     def __init__(
         self,
@@ -265,6 +266,10 @@ class MainWindow(QMainWindow):
         self.canvas = MapCanvas(self.fetcher, self.layer_model, lang=self.lang)
         self.setCentralWidget(self.canvas)
         self.canvas.connectionChanged.connect(self._map_connection)
+        # The session tells when the person's link drops and comes back (any query, any
+        # thread): shown in the status bar, and the map re-requests its view on return.
+        self.link_changed.connect(self._show_link_state)
+        self._unlisten_link = self.session.add_state_listener(self.link_changed.emit)
 
         from app.ui.record_docks import install_record_docks
 
@@ -420,6 +425,17 @@ class MainWindow(QMainWindow):
         data = self.commune_box.itemData(index)
         if data:
             self.canvas.zoom_to_bbox(*data[1])
+
+    def _show_link_state(self, change: StateChange) -> None:
+        if change.state == LinkState.CONNECTED:
+            self.canvas.refresh()
+            self.check_connection()
+            return
+        if change.state == LinkState.RECONNECTING:
+            detail = translate("MainWindow", "Reconnecting (attempt {n})…").format(n=change.attempt)
+        else:
+            detail = change.error or translate("MainWindow", "The link to the server dropped")
+        self._set_connected(False, detail)
 
     def _map_connection(self, online: bool) -> None:
         if not online:
@@ -646,6 +662,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._unlisten_link()
         self.timer.stop()
         if self.idle_lock is not None:
             self.idle_lock.stop()

@@ -409,6 +409,14 @@
         <translation>Bản đồ mất kết nối</translation>
     </message>
     <message>
+        <source>Reconnecting (attempt {n})…</source>
+        <translation>Đang kết nối lại (lần {n})…</translation>
+    </message>
+    <message>
+        <source>The link to the server dropped</source>
+        <translation>Mất đường truyền tới máy chủ</translation>
+    </message>
+    <message>
         <source>Needs a connection to the store</source>
         <translation>Cần kết nối tới cơ sở dữ liệu</translation>
     </message>
