@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app.errors import UserFacingError
 
@@ -39,7 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    return dispatch(build_parser(), argv)
+
+
+def main_with(register: Callable, argv: Sequence[str] | None = None) -> int:
+    """One area's commands alone (``python -m app.store.cli store status``): tests and
+    scripts run them without importing the rest of the application."""
+    parser = argparse.ArgumentParser(prog="landrec")
+    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    return dispatch(parser, argv)
+
+
+def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

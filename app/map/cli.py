@@ -85,18 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m app.map.cli render …`` — the same as ``landrec render …``."""
-    import sys
+    from app.cli import main_with
 
-    from app.errors import UserFacingError
-
-    parser = argparse.ArgumentParser(prog="landrec")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except UserFacingError as exc:
-        print(f"landrec: {exc}", file=sys.stderr)
-        return 2
+    return main_with(register, argv)
 
 
 if __name__ == "__main__":

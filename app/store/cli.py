@@ -186,16 +186,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point with only these commands (``python -m app.store.cli``)."""
-    parser = argparse.ArgumentParser(prog="landrec")
-    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
-    except UserFacingError as exc:
-        print(f"landrec: {exc}", file=sys.stderr)
-        return 2
+    from app.cli import main_with
+
+    return main_with(register, argv)
 
 
 if __name__ == "__main__":

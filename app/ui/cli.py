@@ -185,14 +185,9 @@ def _refuse_without_screen(args: argparse.Namespace, command: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m app.ui.cli demo|run …`` (the same commands without the other areas)."""
-    parser = argparse.ArgumentParser(prog="landrec")
-    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except UserFacingError as exc:
-        print(f"landrec: {exc}", file=sys.stderr)
-        return 2
+    from app.cli import main_with
+
+    return main_with(register, argv)
 
 
 if __name__ == "__main__":
