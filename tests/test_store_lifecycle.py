@@ -391,13 +391,15 @@ def _postgres_python() -> tuple[list[str], dict[str, str]] | str:
 def user_cli():
     """Run ``python -m app.store.cli store …`` as a non-root user against a dir it owns."""
     if is_root():
+        # make test installs postgresql-15 (which creates the postgres user) and
+        # python3-venv (a Python the postgres user can run): both must be there.
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no postgres OS user (postgresql-15)")
+            pytest.fail("running as root and there is no postgres OS user (postgresql-15)")
         found = _postgres_python()
         if isinstance(found, str):
-            pytest.skip(found)
+            pytest.fail(found)
         argv, env = found
     else:
         owner = pwd.getpwuid(os.getuid())
