@@ -136,6 +136,41 @@ class _RenderJob(QRunnable):
             parcels.tree  # noqa: B018 - built and cached on first access
 
 
+class MapTool:
+    """An interactive tool plugged into the canvas (editing, measuring, …).
+
+    While installed with :meth:`MapCanvas.set_map_tool` it sees mouse and key events
+    first; a handler returning True consumes the event (the canvas then does not pan or
+    select). :meth:`paint` draws the tool's overlay on top of the map in pixel space.
+    """
+
+    cursor = Qt.CursorShape.CrossCursor
+
+    def activate(self, canvas: MapCanvas) -> None:
+        self.canvas = canvas
+
+    def deactivate(self) -> None:
+        """Called when another tool replaces this one."""
+
+    def press(self, event: QMouseEvent) -> bool:
+        return False
+
+    def move(self, event: QMouseEvent) -> bool:
+        return False
+
+    def release(self, event: QMouseEvent) -> bool:
+        return False
+
+    def double_click(self, event: QMouseEvent) -> bool:
+        return False
+
+    def key(self, event: QKeyEvent) -> bool:
+        return False
+
+    def paint(self, p: QPainter, view: Viewport) -> None:
+        """Draw the tool's overlay (rubber bands, vertices, snap marker)."""
+
+
 class MapCanvas(QWidget):
     """Signals for the panels: ``selectionChanged(list[int])`` (parcel ids),
     ``identified(int)`` (parcel id clicked with the identify tool); slots
@@ -170,6 +205,7 @@ class MapCanvas(QWidget):
         self.view: Viewport | None = None
         self.history = ExtentHistory()
         self.tool = "pan"
+        self.map_tool: MapTool | None = None
         self.selection: list[int] = []
         self.highlighted: list[int] = []
         self.data: dict[str, LayerData] = {}
@@ -220,6 +256,18 @@ class MapCanvas(QWidget):
         }[tool]
         self.setCursor(cursor)
         self.toolChanged.emit(tool)
+
+    def set_map_tool(self, tool: MapTool | None) -> None:
+        """Install an interactive tool (None returns to the navigation tool in use)."""
+        if self.map_tool is not None:
+            self.map_tool.deactivate()
+        self.map_tool = tool
+        if tool is not None:
+            tool.activate(self)
+            self.setCursor(tool.cursor)
+        else:
+            self.set_tool(self.tool)
+        self.update()
 
     def set_view(self, view: Viewport, record: bool = True) -> None:
         """Show ``view``; the old image is reused (shifted/scaled) until the new one comes."""
@@ -414,6 +462,10 @@ class MapCanvas(QWidget):
         super().resizeEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.map_tool is not None and self.map_tool.press(event):
+            self.update()
+            event.accept()
+            return
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = event.position()
             self._press_mods = event.modifiers()
@@ -430,6 +482,10 @@ class MapCanvas(QWidget):
         pos = event.position()
         if self.view is not None:
             self.cursorMoved.emit(*self.view.to_map(pos.x(), pos.y()))
+        if self.map_tool is not None and self.map_tool.move(event):
+            self.update()
+            event.accept()
+            return
         if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
             delta = pos - self._press
             if abs(delta.x()) + abs(delta.y()) >= CLICK_SLOP:
@@ -441,6 +497,11 @@ class MapCanvas(QWidget):
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.map_tool is not None and self.map_tool.release(event):
+            self._press = None
+            self.update()
+            event.accept()
+            return
         if event.button() != Qt.MouseButton.LeftButton or self._press is None:
             return
         pos = event.position()
@@ -458,6 +519,13 @@ class MapCanvas(QWidget):
         self.update()
         event.accept()
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.map_tool is not None and self.map_tool.double_click(event):
+            self.update()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if self.view is not None and steps:
@@ -466,6 +534,10 @@ class MapCanvas(QWidget):
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.map_tool is not None and self.map_tool.key(event):
+            self.update()
+            event.accept()
+            return None
         if self.view is None:
             return super().keyPressEvent(event)
         w, h = self.width() / 4, self.height() / 4
@@ -504,6 +576,10 @@ class MapCanvas(QWidget):
             p.drawImage(target, self._image, QRectF(self._image.rect()))
         if view is not None and self._drag is None:
             self._paint_overlay(p, view)
+            if self.map_tool is not None:
+                p.save()
+                self.map_tool.paint(p, view)
+                p.restore()
         if self._band is not None:
             pen = QPen(QColor("#1565c0"))
             pen.setWidth(1)  # P7: construct, then set the width
