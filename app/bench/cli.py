@@ -44,6 +44,20 @@ def register(subparsers) -> None:
     mapb.add_argument("--overview", type=int, default=200_000, help="parcels in the overview")
     mapb.set_defaults(func=run_map)
 
+    dossier = bench_sub.add_parser(
+        "dossier",
+        help="scanned dossiers over a WAN: first page of a 50-page TIFF, cached reopen (issue 6)",
+        description="Upload a generated 50-page 300 dpi CCITT G4 TIFF, then open it through "
+        "the latency proxy as a temporary viewer: time to the first page, the whole file, "
+        "and a cached reopen; prints medians against the targets. The DSN must be the store "
+        "owner's; the benchmark removes what it created. A report, not a test: exits 0.",
+    )
+    add_dsn_arguments(dossier)
+    dossier.add_argument("--runs", type=int, default=5, help="timed runs per case (median)")
+    dossier.add_argument("--rtt-ms", type=float, default=40.0, help="round-trip time added")
+    dossier.add_argument("--mbit", type=float, default=100.0, help="Mbit/s per direction")
+    dossier.set_defaults(func=run_dossier)
+
     # The WAN proxy is a top-level command (landrec proxy), registered with the benchmarks
     # it serves.
     from app.net import cli as net_cli
@@ -79,3 +93,9 @@ def run_map(args: argparse.Namespace) -> int:
     )
     print(format_table(report))
     return 0
+
+
+def run_dossier(args: argparse.Namespace) -> int:
+    from app.bench.dossier import main
+
+    return main(args)
