@@ -1,0 +1,1 @@
+"""The parcel editor: change sets (biến động), geometry tools, the editing session."""
