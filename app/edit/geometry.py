@@ -353,8 +353,10 @@ def merge_polygons(
             "Select at least two parcels to merge (hold Shift while clicking)",
         )
     polys = [shapely.make_valid(g) if not g.is_valid else g for g in geoms]
-    base = shapely.union_all(polys)
-    snapped = [shapely.snap(p, base, tolerance) for p in polys]
+    # Snap each parcel onto the others' vertices: a floating-point seam is no crack.
+    snapped = [polys[0]]
+    for p in polys[1:]:
+        snapped.append(shapely.snap(p, shapely.union_all(snapped), tolerance))
     # Each parcel must share a boundary line with the group merged so far.
     order = list(range(1, len(snapped)))
     group = snapped[0]
@@ -514,18 +516,18 @@ def polygon_from_points(points: Sequence[XY]) -> Polygon:
             "A new parcel needs at least 3 corners",
         )
     poly = Polygon(pts)
-    if poly.area <= 0:
-        raise GeometryError(
-            "zero_area", "Thửa mới có diện tích bằng 0", "The new parcel has no area"
-        )
-    if not poly.is_valid:
-        reason = shapely.is_valid_reason(poly)
+    reason = shapely.is_valid_reason(poly)
+    if reason.startswith(("Self-intersection", "Ring Self-intersection")):
         where = _reason_point(reason)
         raise GeometryError(
             "self_intersection",
             "Ranh giới thửa mới tự cắt nhau: hãy vẽ lại theo thứ tự các góc",
             "The new boundary crosses itself: draw the corners in order",
             Point(where) if where else None,
+        )
+    if poly.area <= 0 or not poly.is_valid:
+        raise GeometryError(
+            "zero_area", "Thửa mới có diện tích bằng 0", "The new parcel has no area"
         )
     return poly
 
