@@ -1,0 +1,225 @@
+"""What the administration dialogs check and say before and after the server does (Qt-free).
+
+The database is the judge (it validates everything again); these checks only let the
+dialog refuse obviously incomplete input with a clear message and without a round trip,
+and turn the server's structured answers into sentences.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from app.admin.api import KINDS, SUBSYSTEMS, AccountDraft, Policy, Preview
+from app.plugin import Text
+
+ROLE_NAME = re.compile(r"^[a-z0-9_]{3,40}$")
+ID_NUMBER = re.compile(r"^[0-9]{12}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+?[0-9 .()-]{6,20}$")
+
+SUBSYSTEM_NAMES: dict[str, Text] = {
+    "cadastral": Text("Địa chính", "Cadastral records"),
+    "land_price": Text("Giá đất", "Land price"),
+    "planning": Text("Quy hoạch, kế hoạch sử dụng đất", "Land-use planning"),
+    "inventory": Text("Thống kê, kiểm kê", "Statistics and inventory"),
+    "dossier": Text("Hồ sơ quét", "Scanned dossiers"),
+    "workflow": Text("Quy trình xử lý hồ sơ", "Dossier workflow"),
+    "admin": Text("Quản trị hệ thống", "System administration"),
+}
+KIND_NAMES: dict[str, Text] = {
+    "viewer": Text("Xem", "View"),
+    "editor": Text("Sửa", "Edit"),
+    "approver": Text("Duyệt", "Approve"),
+    "administrator": Text("Quản trị", "Administer"),
+}
+ACCOUNT_KIND_NAMES: dict[str, Text] = {
+    "administration": Text("Quản trị hệ thống", "System administration"),
+    "update": Text("Xem và cập nhật", "Read and update"),
+    "read": Text("Chỉ xem", "Read only"),
+    "none": Text("Chưa có quyền", "No rights"),
+}
+STATE_NAMES: dict[str, Text] = {
+    "active": Text("Hoạt động", "Active"),
+    "locked": Text("Bị khóa", "Locked"),
+    "disabled": Text("Vô hiệu hóa", "Disabled"),
+    "expired": Text("Hết hạn", "Expired"),
+}
+
+# Field labels, as the server names them in its messages.
+FIELD_NAMES: dict[str, Text] = {
+    "role_name": Text("Tên đăng nhập", "User name"),
+    "full_name": Text("Họ tên", "Full name"),
+    "person_id_number": Text("Số định danh cá nhân (CCCD)", "Citizen ID number"),
+    "unit": Text("Đơn vị công tác", "Unit"),
+    "position": Text("Chức vụ", "Position"),
+    "phone": Text("Số điện thoại", "Phone"),
+    "email": Text("Thư điện tử", "E-mail"),
+}
+
+
+def vn_today() -> date:
+    """Today in Vietnam: the server's dates (access_until, reports) follow that calendar."""
+    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+
+
+def fold(text: str) -> str:
+    """Vietnamese without diacritics, lower case: "Nguyễn Văn Đức" → "nguyen van duc"."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    nfkd = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in nfkd if not unicodedata.combining(ch)).lower()
+
+
+def suggest_role_name(full_name: str) -> str:
+    """The usual Vietnamese user name: given name + initials of the others
+    ("Nguyễn Văn An" → "annv"), a–z and digits only."""
+    words = [w for w in re.split(r"[^a-z0-9]+", fold(full_name)) if w]
+    if not words:
+        return ""
+    name = words[-1] + "".join(w[0] for w in words[:-1])
+    return name[:40]
+
+
+def draft_problems(draft: AccountDraft, lang: str = "vi") -> list[tuple[str, str]]:
+    """(field, sentence) for each field the dialog must not send as it is; [] when fine."""
+    vi = lang != "en"
+    out: list[tuple[str, str]] = []
+
+    def need(field: str, value: str | None) -> bool:
+        if value is None or not value.strip():
+            label = FIELD_NAMES[field].get(lang)
+            out.append((field, f"{label} không được để trống." if vi else f"{label} is required."))
+            return False
+        return True
+
+    if need("role_name", draft.role_name) and not ROLE_NAME.match(draft.role_name):
+        out.append((
+            "role_name",
+            "Tên đăng nhập chỉ gồm chữ thường a–z không dấu, chữ số và dấu gạch dưới, dài "
+            "3–40 ký tự." if vi else
+            "User name: lower-case a–z, digits and underscore, 3–40 characters.",
+        ))  # fmt: skip
+    need("full_name", draft.full_name)
+    if need("person_id_number", draft.person_id_number) and not ID_NUMBER.match(
+        draft.person_id_number
+    ):
+        out.append((
+            "person_id_number",
+            "Số định danh cá nhân phải gồm đúng 12 chữ số." if vi else
+            "The citizen ID number has exactly 12 digits.",
+        ))  # fmt: skip
+    need("unit", draft.unit)
+    if draft.email and not EMAIL.match(draft.email.strip()):
+        out.append(("email", "Địa chỉ thư điện tử không hợp lệ." if vi else "Invalid e-mail."))
+    if draft.phone and not PHONE.match(draft.phone.strip()):
+        out.append(("phone", "Số điện thoại không hợp lệ." if vi else "Invalid phone number."))
+    if not draft.whole_province and not draft.communes and draft.rights:
+        out.append((
+            "areas",
+            "Hãy chọn địa bàn: toàn tỉnh hoặc ít nhất một xã." if vi else
+            "Choose the area: the whole province or at least one commune.",
+        ))  # fmt: skip
+    if draft.access_until is not None and draft.access_until < vn_today():
+        out.append((
+            "access_until",
+            "Ngày hết hạn truy cập đã qua." if vi else "The end of access is in the past.",
+        ))  # fmt: skip
+    if draft.contractor_project and draft.access_until is None:
+        out.append((
+            "access_until",
+            "Tài khoản nhà thầu cần ngày hết hạn truy cập." if vi else
+            "A contractor's account needs an end date.",
+        ))  # fmt: skip
+    return out
+
+
+def policy_problem(policy: Policy, value: int, lang: str = "vi") -> str | None:
+    """The bounds of sys.policy, said before the server says it."""
+    if policy.min_value <= value <= policy.max_value:
+        return None
+    if lang == "en":
+        return (
+            f"{policy.key}: the value must be between {policy.min_value} and "
+            f"{policy.max_value} (the regulation's limits)."
+        )
+    return (
+        f"{policy.description}: giá trị phải từ {policy.min_value} đến {policy.max_value} "
+        "(giới hạn theo quy định)."
+    )
+
+
+def rights_from_matrix(checked: set[tuple[str, str]]) -> dict[str, list[str]]:
+    """{(subsystem, kind)} → {"cadastral": ["editor", "viewer"], …} in a fixed order."""
+    return {
+        s: [k for k in KINDS if (s, k) in checked]
+        for s in SUBSYSTEMS
+        if any((s, k) in checked for k in KINDS)
+    }
+
+
+def matrix_from_rights(rights: dict[str, list[str]] | None) -> set[tuple[str, str]]:
+    return {(s, k) for s, kinds in (rights or {}).items() for k in kinds}
+
+
+def format_count(n: int, lang: str = "vi") -> str:
+    """30125 → "30.125" (vi) or "30,125" (en), without Qt."""
+    text = f"{int(n):,}"
+    return text.replace(",", ".") if lang != "en" else text
+
+
+def _names(items: list[str], limit: int = 6) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f", … (+{len(items) - limit})"
+
+
+def preview_text(p: Preview, lang: str = "vi") -> str:
+    """What the account will see and do, in one paragraph:
+    "Xem bản đồ và hồ sơ thửa của 3 xã: A, B, C (1.234 thửa). Sửa: Địa chính. …"."""
+    vi = lang != "en"
+    lines: list[str] = []
+    if p.whole_province:
+        area = "toàn tỉnh" if vi else "the whole province"
+    elif p.communes:
+        names = _names([f"{c['kind']} {c['name']}".strip() for c in p.communes])
+        n = len(p.communes)
+        area = f"{n} xã: {names}" if vi else f"{n} commune{'s' if n != 1 else ''}: {names}"
+    else:
+        area = ""
+    count = format_count(p.parcels, lang)
+    view = [s for s in SUBSYSTEMS if p.rights.get(s)]
+    if not view:
+        lines.append(
+            "Chưa có quyền nào: tài khoản không xem được dữ liệu." if vi
+            else "No rights: the account sees no data."
+        )  # fmt: skip
+    elif not area:
+        lines.append(
+            "Chưa chọn địa bàn: tài khoản không thấy thửa đất nào." if vi
+            else "No area chosen: the account sees no parcels."
+        )  # fmt: skip
+    else:
+        if "cadastral" in view:
+            lines.append(
+                f"Xem bản đồ và hồ sơ thửa của {area} ({count} thửa)." if vi
+                else f"View the map and parcel records of {area} ({count} parcels)."
+            )  # fmt: skip
+        others = [SUBSYSTEM_NAMES[s].get(lang) for s in view if s not in ("cadastral", "admin")]
+        if others:
+            lines.append(("Xem dữ liệu: " if vi else "View data: ") + ", ".join(others) + ".")
+    for kind, vi_word, en_word in (
+        ("editor", "Sửa", "Edit"),
+        ("approver", "Duyệt", "Approve"),
+        ("administrator", "Quản trị", "Administer"),
+    ):
+        subs = [SUBSYSTEM_NAMES[s].get(lang) for s in SUBSYSTEMS if kind in p.rights.get(s, [])]
+        if subs:
+            lines.append(f"{vi_word if vi else en_word}: {', '.join(subs)}.")
+    if "admin" in p.rights:
+        lines.append(
+            "Dùng chức năng quản trị sau khi xác thực hai lớp (TOTP)." if vi
+            else "Uses administration after the second factor (TOTP)."
+        )  # fmt: skip
+    return " ".join(lines)
