@@ -210,8 +210,10 @@ def test_commune_officer_fetches_only_their_commune(demo_db, demo_facts, person_
     # The decoded TWKB is the stored geometry to the centimetre.
     assert close.simplify == 0
     got = close.geoms[close.ids.tolist().index(sample)]
-    assert got.area == pytest.approx(area, rel=2e-4)  # vertices rounded to the cm
-    assert shapely.hausdorff_distance(got, shapely.from_wkt(wkt)) < 0.01
+    stored = shapely.from_wkt(wkt)
+    assert shapely.hausdorff_distance(got, stored) < 0.01
+    # Each vertex moves at most 0.005·√2 m: the area by at most that times the perimeter.
+    assert abs(got.area - area) <= stored.length * 0.005 * 2**0.5
     assert set(parcels.attrs["land_use_code"]) - {None} <= set(LAND_USE_COLOURS)
 
 

@@ -176,6 +176,8 @@ def load_demo_province(
 
             report.rows = write_province(conn, province, srid, progress)
             reset_identities(conn)
+            # The land-use trigger is off in replica mode: derive the map's codes once.
+            conn.execute("SELECT cad.refresh_main_land_use(NULL)")
             conn.execute(
                 "SELECT audit.log_event('BULK_LOAD', 'demo province', %s::jsonb)",
                 (
