@@ -24,6 +24,7 @@ The report is a report, not a test: it always exits 0.
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -255,6 +256,8 @@ def run_map_bench(
 
             # A QApplication (not just the engine's QGuiApplication): the canvas is a widget.
             if QApplication.instance() is None:
+                if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+                    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed
                 QApplication([])
             ensure_app()
             with proxy:
