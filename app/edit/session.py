@@ -116,6 +116,15 @@ class EditSession:
         self.stack.clear({k: p.geom for k, p in self.parcels.items()})
         self.snapper.set_geometries(self.stack.state)
 
+    def add_parcels(self, parcels: Mapping[int, ParcelGeom]) -> None:
+        """More parcels to snap to (the view moved); working copies and undo history of
+        parcels already held are kept."""
+        for k, p in parcels.items():
+            if k not in self.parcels:
+                self.parcels[k] = p
+                self.stack.state[k] = p.geom
+        self.snapper.set_geometries(self.stack.state)
+
     def geometry(self, pid: int) -> Polygon | MultiPolygon:
         return self.stack.state[pid]
 

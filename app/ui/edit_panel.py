@@ -1,0 +1,737 @@
+"""The editor's dock: open a change set (biến động), run the canvas tools, list its items
+and the store's validation problems (a click shows the place on the map), the corner
+table of the edited parcel, and submit it for approval.
+
+Everything that talks to the store runs on a worker thread through the person's own
+connection (``ctx.session.run``); the panel only shows results.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+import shapely
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from shapely.geometry import LineString
+
+from app.edit import geometry as g
+from app.edit.session import KINDS, EditSession, fetch_parcels, neighbourhood
+from app.map.layers import PARCELS
+from app.ui.edit_tools import (
+    EditTool,
+    MeasureTool,
+    MergeTool,
+    NewParcelTool,
+    PolylineTool,
+    SessionOverlay,
+    SplitTool,
+    VertexTool,
+    format_area,
+    format_length,
+)
+from app.ui.i18n import format_float, translate
+
+#: Neighbours for snapping are fetched for views up to this many m² (≈ 1.5 × 1.5 km).
+SNAP_FETCH_MAX_M2 = 2.5e6
+
+_ERROR_STYLE = "color: #b00020;"
+_OK_STYLE = "color: #1b5e20;"
+
+
+def error_text(exc: BaseException, lang: str) -> str:
+    """A short message for the clerk: our own Vietnamese/English text, or the store's
+    Vietnamese message (its first line)."""
+    if isinstance(exc, g.GeometryError):
+        return exc.text(lang)
+    if isinstance(exc, psycopg.Error):
+        diag = getattr(exc, "diag", None)
+        primary = getattr(diag, "message_primary", None) if diag else None
+        return primary or (str(exc).splitlines() or [type(exc).__name__])[0]
+    return str(exc) or type(exc).__name__
+
+
+class NewParcelDialog(QDialog):
+    """The attributes a new parcel needs besides its outline."""
+
+    def __init__(self, area_m2: float, lang: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("newParcelDialog")
+        self.setWindowTitle(translate("EditPanel", "New parcel"))
+        form = QFormLayout(self)
+        form.addRow(translate("EditPanel", "Computed area"), QLabel(format_area(area_m2, lang)))
+        self.land_use = QLineEdit()
+        self.land_use.setObjectName("newParcelLandUse")
+        self.land_use.setPlaceholderText("ONT, LUC, CLN…")
+        form.addRow(translate("EditPanel", "Land-use code"), self.land_use)
+        self.address = QLineEdit()
+        form.addRow(translate("EditPanel", "Address"), self.address)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def attributes(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.land_use.text().strip():
+            out["land_use_code"] = self.land_use.text().strip().upper()
+        if self.address.text().strip():
+            out["address"] = self.address.text().strip()
+        return out
+
+
+class EditPanel(QWidget):
+    """The dock's widget. ``ctx`` is the application context (app.ui.context.UiContext):
+    ``ctx.session.run(fn)`` runs ``fn(conn)`` on the person's connection and
+    ``ctx.run_in_background`` keeps it off the UI thread."""
+
+    #: Emitted after every store reply (tests wait on it): "ok" or "error".
+    finished = Signal(str)
+    changeSetChanged = Signal(object)
+
+    def __init__(self, ctx: Any, canvas: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("editPanel")
+        self.ctx, self.canvas = ctx, canvas
+        self.lang: str = getattr(ctx, "lang", "vi")
+        self.session = EditSession()
+        self.session.stack.on_change = self._stack_changed
+        self.overlay = SessionOverlay(self.session, self.lang)
+        self.tool: EditTool | None = None
+        self.busy = 0
+        self.last_message = ""
+        self._fetched: list[tuple[float, float, float, float]] = []
+        self._build()
+        self._fetch_timer = QTimer(self)
+        self._fetch_timer.setSingleShot(True)
+        self._fetch_timer.setInterval(150)
+        self._fetch_timer.timeout.connect(self._fetch_view_parcels)
+        canvas.rendered.connect(lambda _t: self._fetch_timer.start())
+        canvas.selectionChanged.connect(self._selection_changed)
+        self._update_enabled()
+
+    # -- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        tr = lambda s: translate("EditPanel", s)  # noqa: E731 - lupdate sees each call
+        layout = QVBoxLayout(self)
+        box = QGroupBox(tr("Change set"))
+        form = QFormLayout(box)
+        self.kind_box = QComboBox()
+        self.kind_box.setObjectName("changeSetKind")
+        for code, (vi, en) in KINDS.items():
+            self.kind_box.addItem(en if self.lang == "en" else vi, code)
+        form.addRow(tr("Kind"), self.kind_box)
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setObjectName("changeSetReason")
+        form.addRow(tr("Reason"), self.reason_edit)
+        self.dossier_edit = QLineEdit()
+        self.dossier_edit.setObjectName("changeSetDossier")
+        self.dossier_edit.setPlaceholderText("HS-2026/0001")
+        form.addRow(tr("Dossier number"), self.dossier_edit)
+        self.open_button = QPushButton(tr("Open change set"))
+        self.open_button.setObjectName("openChangeSet")
+        self.open_button.clicked.connect(self.open_change_set)
+        form.addRow(self.open_button)
+        self.header = QLabel(tr("No change set is open"))
+        self.header.setObjectName("changeSetHeader")
+        self.header.setWordWrap(True)
+        form.addRow(self.header)
+        layout.addWidget(box)
+
+        tools = QGroupBox(tr("Tools"))
+        grid = QGridLayout(tools)
+        self.tool_buttons: dict[str, QPushButton] = {}
+        for i, (name, text, slot) in enumerate(
+            (
+                ("split", tr("Split"), self.start_split),
+                ("merge", tr("Merge"), self.start_merge),
+                ("reshape", tr("Edit boundary"), self.start_reshape),
+                ("new", tr("New parcel"), self.start_new_parcel),
+                ("distance", tr("Measure distance"), lambda: self.start_measure(False)),
+                ("area", tr("Measure area"), lambda: self.start_measure(True)),
+            )
+        ):
+            b = QPushButton(text)
+            b.setObjectName(f"tool_{name}")
+            b.clicked.connect(slot)
+            grid.addWidget(b, i // 2, i % 2)
+            self.tool_buttons[name] = b
+        self.coord_edit = QLineEdit()
+        self.coord_edit.setObjectName("typedCoordinates")
+        self.coord_edit.setPlaceholderText(tr("X (north); Y (east) in VN-2000"))
+        self.coord_edit.returnPressed.connect(self.add_typed_point)
+        grid.addWidget(self.coord_edit, 3, 0)
+        add = QPushButton(tr("Add point"))
+        add.clicked.connect(self.add_typed_point)
+        grid.addWidget(add, 3, 1)
+        self.snap_spin = QSpinBox()
+        self.snap_spin.setObjectName("snapPixels")
+        self.snap_spin.setRange(0, 50)
+        self.snap_spin.setValue(int(g.DEFAULT_SNAP_PX))
+        self.snap_spin.setSuffix(" px")
+        self.snap_spin.valueChanged.connect(self._snap_changed)
+        grid.addWidget(QLabel(tr("Snap tolerance")), 4, 0)
+        grid.addWidget(self.snap_spin, 4, 1)
+        layout.addWidget(tools)
+
+        self.message_label = QLabel("")
+        self.message_label.setObjectName("editMessage")
+        self.message_label.setWordWrap(True)
+        layout.addWidget(self.message_label)
+
+        layout.addWidget(QLabel(tr("Items of the change set")))
+        self.items_list = QListWidget()
+        self.items_list.setObjectName("changeSetItems")
+        self.items_list.setMaximumHeight(110)
+        layout.addWidget(self.items_list)
+        self.remove_button = QPushButton(tr("Remove item"))
+        self.remove_button.setObjectName("removeItem")
+        self.remove_button.clicked.connect(self.remove_selected_item)
+        layout.addWidget(self.remove_button)
+
+        layout.addWidget(QLabel(tr("Validation problems (click to show on the map)")))
+        self.problems_list = QListWidget()
+        self.problems_list.setObjectName("validationProblems")
+        self.problems_list.setMaximumHeight(110)
+        self.problems_list.itemClicked.connect(self._problem_clicked)
+        layout.addWidget(self.problems_list)
+
+        self.corner_title = QLabel(tr("Corner coordinates"))
+        layout.addWidget(self.corner_title)
+        self.corner_table = QTableWidget(0, 4)
+        self.corner_table.setObjectName("cornerTable")
+        self.corner_table.setHorizontalHeaderLabels(
+            [tr("Point"), tr("X (m)"), tr("Y (m)"), tr("Edge (m)")]
+        )
+        self.corner_table.verticalHeader().setVisible(False)
+        self.corner_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.corner_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.corner_table, 1)
+        self.corner_summary = QLabel("")
+        self.corner_summary.setObjectName("cornerSummary")
+        layout.addWidget(self.corner_summary)
+
+        row = QHBoxLayout()
+        self.validate_button = QPushButton(tr("Validate"))
+        self.validate_button.setObjectName("validateChangeSet")
+        self.validate_button.clicked.connect(self.validate)
+        self.submit_button = QPushButton(tr("Submit for approval"))
+        self.submit_button.setObjectName("submitChangeSet")
+        self.submit_button.clicked.connect(self.submit)
+        row.addWidget(self.validate_button)
+        row.addWidget(self.submit_button)
+        layout.addLayout(row)
+
+    # -- plumbing -----------------------------------------------------------------------
+    def say(self, text: str, error: bool = False) -> None:
+        self.last_message = text
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet(_ERROR_STYLE if error else _OK_STYLE)
+
+    def _run(
+        self,
+        fn: Callable[[psycopg.Connection], Any],
+        done: Callable[[Any], None],
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """``fn(conn)`` on a worker with the person's connection; results on the UI
+        thread. One job at a time: the buttons are disabled meanwhile."""
+        self.busy += 1
+        self._update_enabled()
+        session = self.ctx.session
+
+        def work() -> Any:
+            return session.run(fn)
+
+        def ok(result: Any) -> None:
+            self.busy -= 1
+            try:
+                done(result)
+            finally:
+                self._update_enabled()
+                self.finished.emit("ok")
+
+        def bad(exc: BaseException) -> None:
+            self.busy -= 1
+            try:
+                if failed is not None:
+                    failed(exc)
+                else:
+                    self.say(error_text(exc, self.lang), error=True)
+                if not isinstance(exc, g.GeometryError | psycopg.Error):
+                    traceback.print_exception(exc)
+            finally:
+                self._update_enabled()
+                self.finished.emit("error")
+
+        self.ctx.run_in_background(work, ok, bad)
+
+    def _update_enabled(self) -> None:
+        idle = self.busy == 0
+        open_ = self.session.change_set_id is not None and self.session.status == "draft"
+        self.open_button.setEnabled(idle)
+        for name, b in self.tool_buttons.items():
+            b.setEnabled(idle and (open_ or name in ("distance", "area")))
+        self.remove_button.setEnabled(idle and open_)
+        self.validate_button.setEnabled(idle and open_)
+        self.submit_button.setEnabled(idle and open_ and self.items_list.count() > 0)
+
+    def _install(self, tool: EditTool | None) -> None:
+        self.tool = tool
+        if tool is None:
+            self.canvas.set_map_tool(self.overlay if self.session.change_set_id else None)
+        else:
+            tool.snap_px = float(self.snap_spin.value())
+            tool.drafted = self.overlay.drafted
+            tool.problem_location = self.overlay.problem_location
+            tool.on_cancel = lambda: self._install(None)
+            self.canvas.set_map_tool(tool)
+            self.canvas.setFocus()
+            self._fetch_view_parcels()
+
+    def _snap_changed(self, value: int) -> None:
+        if self.tool is not None:
+            self.tool.snap_px = float(value)
+
+    # -- change set ---------------------------------------------------------------------
+    def open_change_set(self) -> None:
+        kind = self.kind_box.currentData()
+        reason = self.reason_edit.text().strip()
+        dossier = self.dossier_edit.text().strip()
+        if not reason:
+            self.say(translate("EditPanel", "Give the reason of the change set"), error=True)
+            return
+
+        def work(conn: psycopg.Connection) -> Any:
+            self.session.open(conn, kind, reason, dossier)
+            return self.session.reload(conn)
+
+        self._run(work, self._loaded)
+
+    def _need_change_set(self) -> bool:
+        if self.session.change_set_id is None or self.session.status != "draft":
+            self.say(
+                translate("EditPanel", "Open a change set first (kind, reason, dossier number)"),
+                error=True,
+            )
+            return False
+        return True
+
+    def _loaded(self, cs: Any) -> None:
+        """Show the change set as the store has it now (items, drafted geometry)."""
+        s = self.session
+        kind = KINDS.get(s.kind or "", ("", ""))
+        status = {
+            "draft": translate("EditPanel", "draft"),
+            "submitted": translate("EditPanel", "submitted"),
+            "approved": translate("EditPanel", "approved"),
+            "rejected": translate("EditPanel", "rejected"),
+        }.get(s.status or "", s.status or "")
+        self.header.setText(
+            translate("EditPanel", "Change set no. {id} — {kind} — {status}").format(
+                id=s.change_set_id, kind=kind[1] if self.lang == "en" else kind[0], status=status
+            )
+        )
+        self.items_list.clear()
+        drafted = []
+        for item in getattr(cs, "items", None) or []:
+            parents = ", ".join(str(p) for p in (item.parcel_ids or []))
+            geoms = list(item.new_geometries or [])
+            drafted.extend(geoms)
+            areas = "; ".join(format_area(geom.area, self.lang) for geom in geoms)
+            text = f"#{item.id} {self._op_name(item.op)}"
+            if parents:
+                text += " — " + translate("EditPanel", "parcels {ids}").format(ids=parents)
+            if areas:
+                text += f" → {areas}"
+            it = QListWidgetItem(text)
+            it.setData(Qt.ItemDataRole.UserRole, item.id)
+            self.items_list.addItem(it)
+        self.overlay.drafted[:] = drafted  # shared with the active tool
+        if self.tool is not None:
+            self.tool.drafted = self.overlay.drafted
+        if self.tool is None:
+            self.canvas.set_map_tool(self.overlay)
+        self.show_problems(self.session.problems)
+        self.changeSetChanged.emit(cs)
+        self.canvas.update()
+
+    def _op_name(self, op: str) -> str:
+        return {
+            "split": translate("EditPanel", "split"),
+            "merge": translate("EditPanel", "merge"),
+            "reshape": translate("EditPanel", "boundary change"),
+            "new": translate("EditPanel", "new parcel"),
+            "attributes": translate("EditPanel", "attributes"),
+        }.get(op, op)
+
+    def show_problems(self, problems: Sequence[Any]) -> None:
+        self.problems_list.clear()
+        for p in problems:
+            where = (
+                translate("EditPanel", "parcel {id}: ").format(id=p.parcel_id)
+                if getattr(p, "parcel_id", None)
+                else ""
+            )
+            it = QListWidgetItem(f"{where}{p.message}")
+            it.setData(Qt.ItemDataRole.UserRole, p)
+            self.problems_list.addItem(it)
+
+    def _problem_clicked(self, item: QListWidgetItem) -> None:
+        self.highlight_problem(item.data(Qt.ItemDataRole.UserRole))
+
+    def highlight_problem(self, problem: Any) -> None:
+        """Show the problem's place: marked in red, the map moved there if needed."""
+        loc = getattr(problem, "location", None)
+        if loc is None and getattr(problem, "parcel_id", None):
+            self.canvas.highlight([problem.parcel_id])
+            return
+        self.overlay.problem_location = loc
+        if self.tool is not None:
+            self.tool.problem_location = loc
+        if loc is not None and not loc.is_empty and self.canvas.view is not None:
+            minx, miny, maxx, maxy = loc.bounds
+            vx0, vy0, vx1, vy1 = self.canvas.view.bbox
+            if not (vx0 <= minx and vy0 <= miny and vx1 >= maxx and vy1 >= maxy):
+                pad = max(10.0, maxx - minx, maxy - miny)
+                self.canvas.zoom_to_bbox(minx - pad, miny - pad, maxx + pad, maxy + pad)
+        self.canvas.update()
+
+    def remove_selected_item(self) -> None:
+        item = self.items_list.currentItem()
+        if item is None or not self._need_change_set():
+            return
+        item_id = int(item.data(Qt.ItemDataRole.UserRole))
+
+        def work(conn: psycopg.Connection) -> Any:
+            self.session.remove_item(conn, item_id)
+            self.session.problems = []
+            return self.session.reload(conn)
+
+        self._run(work, self._loaded)
+
+    def validate(self) -> None:
+        if not self._need_change_set():
+            return
+
+        def work(conn: psycopg.Connection) -> Any:
+            self.session.validate(conn)
+            return self.session.reload(conn)
+
+        def done(cs: Any) -> None:
+            self._loaded(cs)
+            n = len(self.session.problems)
+            if n:
+                self.say(translate("EditPanel", "{n} problem(s) found").format(n=n), True)
+            else:
+                self.say(translate("EditPanel", "No problems found"))
+
+        self._run(work, done)
+
+    def submit(self) -> None:
+        if not self._need_change_set():
+            return
+
+        def work(conn: psycopg.Connection) -> Any:
+            problems = self.session.validate(conn)
+            if not problems:
+                self.session.submit(conn)
+            return self.session.reload(conn)
+
+        def done(cs: Any) -> None:
+            self._loaded(cs)
+            if self.session.problems:
+                self.say(
+                    translate(
+                        "EditPanel", "Not submitted: fix the {n} problem(s) listed first"
+                    ).format(n=len(self.session.problems)),
+                    True,
+                )
+                return
+            self._install(None)
+            self.say(
+                translate("EditPanel", "Change set no. {id} submitted for approval").format(
+                    id=self.session.change_set_id
+                )
+            )
+
+        self._run(work, done)
+
+    # -- tools --------------------------------------------------------------------------
+    def _tool_message(self, text: str) -> None:
+        self.say(text, error=not isinstance(self.tool, MeasureTool))
+
+    def start_split(self) -> SplitTool | None:
+        if not self._need_change_set():
+            return None
+        tool = SplitTool(self.session, self._split_done, self._tool_message, self.lang)
+        self._install(tool)
+        self.say(
+            translate(
+                "EditPanel",
+                "Draw the split line across the parcel; Enter or a double-click finishes",
+            )
+        )
+        return tool
+
+    def _split_target(self, line: LineString) -> int | None:
+        sel = list(self.canvas.selection)
+        if len(sel) == 1:
+            return sel[0]
+        data = self.canvas.data.get(PARCELS)
+        if data is None or not len(data):
+            return None
+        idx = data.tree.query(line, predicate="intersects")
+        if not len(idx):
+            return None
+        lengths = shapely.length(shapely.intersection(data.geoms[idx], line))
+        return int(data.ids[idx[int(lengths.argmax())]])
+
+    def _split_done(self, points: list[tuple[float, float]]) -> None:
+        line = LineString(points)
+        pid = self._split_target(line)
+        if pid is None:
+            self.say(
+                g.GeometryError(
+                    "no_crossing",
+                    "Đường cắt không cắt qua thửa đất nào",
+                    "The split line crosses no parcel",
+                ).text(self.lang),
+                True,
+            )
+            return
+
+        def work(conn: psycopg.Connection) -> Any:
+            if pid not in self.session.parcels:  # a plain dict update: the snapper is
+                self.session.parcels.update(fetch_parcels(conn, ids=[pid]))  # UI-owned
+            self.session.split(conn, pid, points)
+            return self.session.reload(conn)
+
+        def done(cs: Any) -> None:
+            self._loaded(cs)
+            self._report_draft(
+                translate("EditPanel", "Split of parcel {id} drafted").format(id=pid)
+            )
+            self._install(None)
+
+        self._run(work, done, self._draft_failed)
+
+    def _draft_failed(self, exc: BaseException) -> None:
+        self.say(error_text(exc, self.lang), error=True)
+        loc = getattr(exc, "location", None)
+        if loc is not None:
+            self.highlight_problem(exc)
+
+    def _report_draft(self, text: str) -> None:
+        n = len(self.session.problems)
+        if n:
+            self.say(
+                text + " — " + translate("EditPanel", "{n} problem(s) found").format(n=n), True
+            )
+        else:
+            self.say(text)
+
+    def start_merge(self) -> MergeTool | None:
+        if not self._need_change_set():
+            return None
+        tool = MergeTool(self.session, self._merge_done, self._tool_message, self.lang)
+        self._install(tool)
+        self.say(
+            translate("EditPanel", "Click the parcels to merge (Shift+click adds), then Enter")
+        )
+        return tool
+
+    def _merge_done(self, ids: list[int]) -> None:
+        def work(conn: psycopg.Connection) -> Any:
+            self.session.merge(conn, ids)
+            return self.session.reload(conn)
+
+        def done(cs: Any) -> None:
+            self._loaded(cs)
+            self._report_draft(
+                translate("EditPanel", "Merge of parcels {ids} drafted").format(
+                    ids=", ".join(map(str, ids))
+                )
+            )
+            self._install(None)
+
+        self._run(work, done, self._draft_failed)
+
+    def start_reshape(self) -> VertexTool | None:
+        if not self._need_change_set():
+            return None
+        sel = list(self.canvas.selection)
+        if len(sel) != 1:
+            self.say(translate("EditPanel", "Select the one parcel to edit first"), True)
+            return None
+        pid = sel[0]
+        tool = VertexTool(
+            self.session, self._reshape_done, self._tool_message, self.lang, target=pid
+        )
+
+        def work(conn: psycopg.Connection) -> Any:
+            return neighbourhood(conn, [pid])
+
+        def done(parcels: Any) -> None:
+            self.session.set_parcels(parcels, [pid])
+            self._install(tool)
+            self.show_corners(self.session.geometry(pid))
+            self.say(
+                translate(
+                    "EditPanel",
+                    "Drag a vertex to move it, double-click an edge to add one, "
+                    "Ctrl+click or Delete removes one; Enter saves",
+                )
+            )
+
+        self._run(work, done)
+        return tool
+
+    def _reshape_done(self, changes: dict) -> None:
+        def work(conn: psycopg.Connection) -> Any:
+            self.session.save_reshape(conn)
+            return self.session.reload(conn)
+
+        def done(cs: Any) -> None:
+            self._loaded(cs)
+            self._report_draft(
+                translate("EditPanel", "Boundary change of {n} parcel(s) drafted").format(
+                    n=len(changes)
+                )
+            )
+            self._install(None)
+
+        self._run(work, done, self._draft_failed)
+
+    def start_new_parcel(self) -> NewParcelTool | None:
+        if not self._need_change_set():
+            return None
+        tool = NewParcelTool(self.session, self._new_done, self._tool_message, self.lang)
+        self._install(tool)
+        self.say(translate("EditPanel", "Click the corners of the new parcel, then Enter"))
+        return tool
+
+    def _new_done(self, points: list[tuple[float, float]]) -> None:
+        try:
+            poly = g.polygon_from_points(points)
+        except g.GeometryError as exc:
+            self._draft_failed(exc)
+            return
+        dialog = NewParcelDialog(poly.area, self.lang, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        attrs = dialog.attributes()
+
+        def work(conn: psycopg.Connection) -> Any:
+            self.session.new_parcel(conn, points, attrs)
+            return self.session.reload(conn)
+
+        def done(cs: Any) -> None:
+            self._loaded(cs)
+            self._report_draft(translate("EditPanel", "New parcel drafted"))
+            self._install(None)
+
+        self._run(work, done, self._draft_failed)
+
+    def start_measure(self, area: bool) -> MeasureTool:
+        tool = MeasureTool(self.session, None, self._tool_message, self.lang, area=area)
+        self._install(tool)
+        self.say(translate("EditPanel", "Click the points to measure; Enter shows the result"))
+        return tool
+
+    def add_typed_point(self) -> None:
+        try:
+            xy = g.parse_vn2000(self.coord_edit.text())
+        except g.GeometryError as exc:
+            self.say(exc.text(self.lang), True)
+            return
+        if not isinstance(self.tool, PolylineTool | VertexTool):
+            self.say(translate("EditPanel", "Start a drawing tool first"), True)
+            return
+        self.tool.add_point(xy)
+        self.coord_edit.clear()
+        self.canvas.update()
+
+    # -- neighbours for snapping --------------------------------------------------------
+    def _fetch_view_parcels(self) -> None:
+        view = self.canvas.view
+        if self.tool is None or view is None or self.busy:
+            return
+        minx, miny, maxx, maxy = view.bbox
+        if (maxx - minx) * (maxy - miny) > SNAP_FETCH_MAX_M2:
+            return
+        if any(
+            f[0] <= minx and f[1] <= miny and f[2] >= maxx and f[3] >= maxy for f in self._fetched
+        ):
+            return
+        box = (minx, miny, maxx, maxy)
+
+        def done(parcels: Any) -> None:
+            self._fetched.append(box)
+            self.session.add_parcels(parcels)
+
+        self._run(lambda conn: fetch_parcels(conn, bbox=box), done, lambda _e: None)
+
+    # -- corner table -------------------------------------------------------------------
+    def _selection_changed(self, ids: list) -> None:
+        if len(ids) == 1 and not isinstance(self.tool, VertexTool):
+            pid = int(ids[0])
+            if pid in self.session.parcels:
+                self.show_corners(self.session.parcels[pid].geom)
+                return
+            data = self.canvas.data.get(PARCELS)
+            if data is not None and data.simplify == 0:
+                hit = [i for i, v in enumerate(data.ids) if int(v) == pid]
+                if hit:
+                    self.show_corners(data.geoms[hit[0]])
+
+    def _stack_changed(self) -> None:
+        if isinstance(self.tool, VertexTool) and self.tool.target in self.session.stack.state:
+            self.show_corners(self.session.geometry(self.tool.target))
+        if self.canvas is not None:
+            self.canvas.update()
+
+    def show_corners(self, geom: Any) -> None:
+        rows = g.corner_table(geom)
+        self.corner_table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            values = (
+                str(r.number),
+                format_float(r.x_north, self.lang, 3),
+                format_float(r.y_east, self.lang, 3),
+                format_float(r.edge_to_next, self.lang, 2),
+            )
+            for c, v in enumerate(values):
+                item = QTableWidgetItem(v)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.corner_table.setItem(i, c, item)
+        self.corner_summary.setText(
+            translate("EditPanel", "Area {area}, perimeter {length}").format(
+                area=format_area(geom.area, self.lang), length=format_length(geom.length, self.lang)
+            )
+        )
