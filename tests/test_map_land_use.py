@@ -49,17 +49,23 @@ def test_purpose_changes_move_the_map_code_and_keep_one_version(demo_db):
                 "SELECT %s, %s, max(area) + 1 FROM cad.land_use WHERE parcel_id = %s",
                 (pid, new_code, pid),
             )
-            assert conn.execute(
-                "SELECT main_land_use FROM cad.parcel WHERE id = %s", (pid,)
-            ).fetchone()[0] == new_code
+            assert (
+                conn.execute(
+                    "SELECT main_land_use FROM cad.parcel WHERE id = %s", (pid,)
+                ).fetchone()[0]
+                == new_code
+            )
             # … and retiring it gives the old code back, all in one parcel version.
             conn.execute(
                 "UPDATE cad.land_use SET retired_at = now() WHERE parcel_id = %s AND code = %s",
                 (pid, new_code),
             )
-            assert conn.execute(
-                "SELECT main_land_use FROM cad.parcel WHERE id = %s", (pid,)
-            ).fetchone()[0] == old_code
+            assert (
+                conn.execute(
+                    "SELECT main_land_use FROM cad.parcel WHERE id = %s", (pid,)
+                ).fetchone()[0]
+                == old_code
+            )
         hist_versions = conn.execute(
             "SELECT count(*) FROM hist.parcel WHERE id = %s", (pid,)
         ).fetchone()[0]
@@ -82,6 +88,5 @@ def test_refresh_touches_only_rows_that_are_wrong(demo_db):
 
 def test_person_cannot_call_the_refresh(demo_db, person_factory):
     person = person_factory(demo_db, rights={"cadastral": ["editor"]}, whole_province=True)
-    with psycopg.connect(person.dsn) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT cad.refresh_main_land_use(NULL)")
+    with psycopg.connect(person.dsn) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT cad.refresh_main_land_use(NULL)")
