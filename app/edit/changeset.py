@@ -1,0 +1,369 @@
+"""Change sets (biến động) from the client: draft, validate, submit, approve, reject (Qt-free).
+
+A change set is a ``cad.mutation``; its edits are draft items on the server
+(``cad.change_item``) and become official only when another person with the cadastral
+approver right approves the whole set (``api.approve_change_set``, one transaction: parents
+retired, children numbered with national IDs, lineage, history, audit). Every function here
+is ONE statement, so ONE round trip on an autocommit connection (the session's connections
+are autocommit; on a non-autocommit connection the caller commits). Geometries travel as
+WKB in the province CRS (shapely in, shapely out). Validation runs only on the server
+(``sys.cs_problems``): the draft functions return a list of :class:`Problem` and keep the
+item only when that list is empty (the list's ``item_id`` says which item was stored);
+``submit``/``approve`` refuse while problems remain. Refusals raise
+:class:`ChangeSetError` subclasses (all :class:`app.errors.UserFacingError`) carrying the
+server's Vietnamese message and SQLSTATE: :class:`ConflictError` (40001: a parcel changed
+since the draft began; the message names it, the versions, who and when),
+:class:`PermissionDenied` (42501), :class:`ValidationFailed` (23514, with ``problems``),
+:class:`InvalidInput` (22023), :class:`WrongState` (55000). See docs/change-sets.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from app.errors import UserFacingError
+
+# Change-set kinds (cad.mutation.kind) with their Vietnamese names.
+KINDS: dict[str, str] = {
+    "tach_thua": "Tách thửa",
+    "hop_thua": "Hợp thửa",
+    "dinh_chinh_ranh_gioi": "Đính chính ranh giới",
+    "thua_moi": "Thửa mới",
+    "thay_doi_thuoc_tinh": "Thay đổi thuộc tính",
+    "chuyen_muc_dich": "Chuyển mục đích sử dụng",
+    "chuyen_quyen": "Chuyển quyền",
+    "the_chap": "Thế chấp",
+    "xoa_the_chap": "Xóa thế chấp",
+}
+STATUSES: dict[str, str] = {
+    "nhap": "Bản nháp",
+    "da_nop": "Đã nộp, chờ duyệt",
+    "da_duyet": "Đã duyệt",
+    "tu_choi": "Bị từ chối",
+}
+
+
+# --- errors ---------------------------------------------------------------------------
+class ChangeSetError(UserFacingError):
+    """A refusal by the server, with its Vietnamese message and SQLSTATE."""
+
+    def __init__(self, message: str, sqlstate: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.sqlstate = sqlstate
+        self.detail = detail
+
+
+class ConflictError(ChangeSetError):
+    """40001: a parcel changed since the clerk started; nothing was overwritten."""
+
+
+class PermissionDenied(ChangeSetError):
+    """42501: no right, outside the area, the author approving, another person's draft."""
+
+
+class ValidationFailed(ChangeSetError):
+    """23514: submit or approve refused while validation problems remain."""
+
+    def __init__(self, message: str, sqlstate: str | None = None, detail: str | None = None):
+        super().__init__(message, sqlstate, detail)
+        self.problems: list[Problem] = []
+        if detail:
+            try:
+                self.problems = [_problem(p) for p in json.loads(detail)]
+            except (ValueError, TypeError, KeyError):
+                self.problems = []
+
+
+class InvalidInput(ChangeSetError):
+    """22023: bad arguments (too few parts, unknown attribute, broken WKB …)."""
+
+
+class WrongState(ChangeSetError):
+    """55000: e.g. editing a submitted change set, approving a draft."""
+
+
+_BY_STATE: dict[str, type[ChangeSetError]] = {
+    "40001": ConflictError,
+    "42501": PermissionDenied,
+    "23514": ValidationFailed,
+    "22023": InvalidInput,
+    "55000": WrongState,
+}
+
+
+@contextmanager
+def _server_errors() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        state = exc.sqlstate or ""
+        cls = _BY_STATE.get(state)
+        if cls is None and not state.startswith("28"):
+            raise
+        diag = exc.diag
+        cls = cls or PermissionDenied
+        raise cls(diag.message_primary or str(exc), state, diag.message_detail) from exc
+
+
+# --- data -------------------------------------------------------------------------------
+@dataclass
+class Problem:
+    """One validation failure: code (e.g. OVERLAP), Vietnamese message, where to look."""
+
+    code: str
+    message: str
+    parcel_id: int | None
+    item_id: int | None
+    location: BaseGeometry | None
+
+
+class Problems(list[Problem]):
+    """The problems of a draft; ``item_id`` is the stored item's id (None: not stored)."""
+
+    item_id: int | None = None
+
+
+@dataclass
+class ChangeItem:
+    id: int
+    op: str  # 'split' | 'merge' | 'reshape' | 'new' | 'attributes'
+    parcel_ids: list[int]
+    base_versions: list[int]
+    new_geometries: list[BaseGeometry]
+    attributes: dict[str, Any]
+    # Per proposed geometry: its attributes and, for a reshape, the parcel it replaces.
+    part_attributes: list[dict[str, Any]] = field(default_factory=list)
+    geometry_parcel_ids: list[int | None] = field(default_factory=list)
+
+
+@dataclass
+class ChangeSet:
+    id: int
+    kind: str
+    status: str
+    reason: str
+    dossier_number: str | None
+    created_by: str
+    created_at: dt.datetime | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision_comment: str | None
+    items: list[ChangeItem] = field(default_factory=list)
+    submitted_at: dt.datetime | None = None
+
+
+def _wkb(geom: BaseGeometry) -> bytes:
+    if not isinstance(geom, BaseGeometry):
+        raise InvalidInput(f"cần một hình học shapely, nhận {type(geom).__name__}")
+    return shapely.to_wkb(geom, hex=False, output_dimension=2)
+
+
+def _geom_hex(value: str | None) -> BaseGeometry | None:
+    return shapely.from_wkb(bytes.fromhex(value)) if value else None
+
+
+def _problem(p: dict[str, Any]) -> Problem:
+    return Problem(
+        p["code"], p["message"], p.get("parcel_id"), p.get("item_id"), _geom_hex(p.get("location"))
+    )
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _draft_result(doc: dict[str, Any]) -> Problems:
+    out = Problems(_problem(p) for p in doc.get("problems") or [])
+    out.item_id = doc.get("item_id")
+    return out
+
+
+def _change_set(doc: dict[str, Any]) -> ChangeSet:
+    items = []
+    for it in doc.get("items") or []:
+        geoms = it.get("geoms") or []
+        items.append(
+            ChangeItem(
+                id=it["id"],
+                op=it["op"],
+                parcel_ids=list(it["parcel_ids"]),
+                base_versions=list(it["base_versions"]),
+                new_geometries=[_geom_hex(g["wkb"]) for g in geoms],
+                attributes=it.get("attributes") or {},
+                part_attributes=[g.get("attributes") or {} for g in geoms],
+                geometry_parcel_ids=[g.get("parcel_id") for g in geoms],
+            )
+        )
+    return ChangeSet(
+        id=doc["id"],
+        kind=doc["kind"],
+        status=doc["status"],
+        reason=doc["reason"],
+        dossier_number=doc.get("dossier_number"),
+        created_by=doc["created_by"],
+        created_at=_time(doc.get("created_at")),
+        decided_by=doc.get("decided_by"),
+        decided_at=_time(doc.get("decided_at")),
+        decision_comment=doc.get("decision_comment"),
+        items=items,
+        submitted_at=_time(doc.get("submitted_at")),
+    )
+
+
+def _one(conn: psycopg.Connection, sql: str, params: tuple) -> Any:
+    with _server_errors():
+        row = conn.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
+def _attrs(attributes: dict[str, Any] | None) -> str | None:
+    return None if attributes is None else json.dumps(attributes, ensure_ascii=False)
+
+
+# --- the API ----------------------------------------------------------------------------
+def open_change_set(
+    conn: psycopg.Connection, kind: str, reason: str, dossier_number: str | None = None
+) -> int:
+    """A new draft change set of the signed-in clerk; returns its id."""
+    return _one(conn, "SELECT api.create_mutation(%s, %s, %s)", (kind, reason, dossier_number))
+
+
+def draft_split(
+    conn: psycopg.Connection,
+    cs_id: int,
+    parcel_id: int,
+    base_version: int,
+    parts: list[BaseGeometry],
+    part_attributes: list[dict[str, Any]] | None = None,
+) -> Problems:
+    doc = _one(
+        conn,
+        "SELECT api.cs_draft_split(%s, %s, %s, %s, %s::jsonb)",
+        (cs_id, parcel_id, base_version, [_wkb(p) for p in parts], _attrs(part_attributes)),
+    )
+    return _draft_result(doc)
+
+
+def draft_merge(
+    conn: psycopg.Connection,
+    cs_id: int,
+    parcel_ids: list[int],
+    base_versions: list[int],
+    merged: BaseGeometry,
+    attributes: dict[str, Any] | None = None,
+) -> Problems:
+    doc = _one(
+        conn,
+        "SELECT api.cs_draft_merge(%s, %s, %s, %s, %s::jsonb)",
+        (cs_id, list(parcel_ids), list(base_versions), _wkb(merged), _attrs(attributes)),
+    )
+    return _draft_result(doc)
+
+
+def draft_reshape(
+    conn: psycopg.Connection, cs_id: int, changes: dict[int, tuple[int, BaseGeometry]]
+) -> Problems:
+    """parcel_id -> (base_version, new polygon); several parcels for a shared-vertex move."""
+    ids = list(changes)
+    doc = _one(
+        conn,
+        "SELECT api.cs_draft_reshape(%s, %s, %s, %s)",
+        (cs_id, ids, [changes[i][0] for i in ids], [_wkb(changes[i][1]) for i in ids]),
+    )
+    return _draft_result(doc)
+
+
+def draft_new_parcel(
+    conn: psycopg.Connection, cs_id: int, geometry: BaseGeometry, attributes: dict[str, Any]
+) -> Problems:
+    doc = _one(
+        conn,
+        "SELECT api.cs_draft_new(%s, %s, %s::jsonb)",
+        (cs_id, _wkb(geometry), _attrs(attributes or {})),
+    )
+    return _draft_result(doc)
+
+
+def draft_attributes(
+    conn: psycopg.Connection,
+    cs_id: int,
+    parcel_id: int,
+    base_version: int,
+    attributes: dict[str, Any],
+) -> Problems:
+    """land_use_code | land_uses [{code, area}] | address | area_legal."""
+    doc = _one(
+        conn,
+        "SELECT api.cs_draft_attributes(%s, %s, %s, %s::jsonb)",
+        (cs_id, parcel_id, base_version, _attrs(attributes or {})),
+    )
+    return _draft_result(doc)
+
+
+def remove_item(conn: psycopg.Connection, cs_id: int, item_id: int) -> None:
+    _one(conn, "SELECT api.cs_remove_item(%s, %s)", (cs_id, item_id))
+
+
+def validate(conn: psycopg.Connection, cs_id: int) -> list[Problem]:
+    with _server_errors():
+        rows = conn.execute(
+            "SELECT code, message, parcel_id, item_id, public.ST_AsBinary(location) "
+            "FROM api.validate_change_set(%s)",
+            (cs_id,),
+        ).fetchall()
+    return [
+        Problem(c, m, p, i, shapely.from_wkb(bytes(loc)) if loc is not None else None)
+        for c, m, p, i, loc in rows
+    ]
+
+
+def submit(conn: psycopg.Connection, cs_id: int) -> None:
+    _one(conn, "SELECT api.submit_change_set(%s)", (cs_id,))
+
+
+def approve(conn: psycopg.Connection, cs_id: int, comment: str = "") -> list[int]:
+    """Apply the whole change set; returns the ids of the parcels created."""
+    return list(_one(conn, "SELECT api.approve_change_set(%s, %s)", (cs_id, comment or None)) or [])
+
+
+def reject(conn: psycopg.Connection, cs_id: int, comment: str) -> None:
+    _one(conn, "SELECT api.reject_change_set(%s, %s)", (cs_id, comment))
+
+
+def load(conn: psycopg.Connection, cs_id: int) -> ChangeSet:
+    return _change_set(_one(conn, "SELECT api.change_set(%s)", (cs_id,)))
+
+
+def review(conn: psycopg.Connection, cs_id: int) -> dict[str, Any]:
+    """For the approver's view: ``change_set`` (ChangeSet), ``problems`` (list[Problem]) and
+    ``items``: per item ``old`` (official parcels now: geometry, number, sheet, version,
+    base_version, area, address, land_uses), ``new`` (proposed geometries with area and
+    attributes) and ``diff`` (attribute changes: field, old, new)."""
+    doc = _one(conn, "SELECT api.review_change_set(%s)", (cs_id,))
+    items = []
+    for it in doc.get("review") or []:
+        old = [dict(o, geom=_geom_hex(o.pop("wkb", None))) for o in it["old"]]
+        new = [dict(n, geom=_geom_hex(n.pop("wkb", None))) for n in it["new"]]
+        items.append({"item_id": it["item_id"], "op": it["op"], "old": old, "new": new,
+                      "diff": it.get("diff") or []})  # fmt: skip
+    return {
+        "change_set": _change_set(doc),
+        "problems": [_problem(p) for p in doc.get("problems") or []],
+        "items": items,
+    }
+
+
+def list_change_sets(conn: psycopg.Connection, status: str | None = None) -> list[ChangeSet]:
+    """Own change sets, and for approvers the submitted/decided ones of their area."""
+    docs = _one(conn, "SELECT api.change_sets(%s)", (status,))
+    return [_change_set(d) for d in docs or []]
