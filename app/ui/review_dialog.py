@@ -1,0 +1,383 @@
+"""The approver's review of submitted change sets (biến động): the old and the new
+geometry overlaid on a small map image, the attribute differences, the store's
+validation results, and approve / reject with a comment.
+
+The store decides: approving one's own change set, or without the approver right, is
+refused by the database with its own Vietnamese message, shown here as is.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import shapely
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.edit.session import KINDS, fetch_parcels
+from app.map.viewport import Viewport
+from app.ui.edit_panel import error_text
+from app.ui.edit_tools import _pen, format_area, geometry_path
+from app.ui.i18n import translate
+
+OLD_COLOUR = QColor("#c62828")
+NEW_COLOUR = QColor("#1565c0")
+PREVIEW_SIZE = (420, 320)
+
+
+def render_review(old: list[Any], new: list[Any], size: tuple[int, int] = PREVIEW_SIZE) -> QImage:
+    """Old geometry (red, dashed) under the new one (blue, filled) on a white image."""
+    image = QImage(size[0], size[1], QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(QColor("#ffffff"))
+    geoms = [x for x in (*old, *new) if x is not None and not x.is_empty]
+    if not geoms:
+        return image
+    bounds = shapely.total_bounds(geoms)
+    view = Viewport.fit(tuple(float(v) for v in bounds), size, margin=0.08)
+    p = QPainter(image)
+    try:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QBrush(QColor(21, 101, 192, 70)))
+        for geom in new:
+            p.drawPath(geometry_path(geom, view))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(_pen(OLD_COLOUR, 3.0, Qt.PenStyle.DashLine))
+        for geom in old:
+            p.drawPath(geometry_path(geom, view))
+        p.setPen(_pen(NEW_COLOUR, 1.6))
+        for geom in new:
+            p.drawPath(geometry_path(geom, view))
+        # Scale bar: a round length about a fifth of the width.
+        metres = view.resolution * size[0] / 5
+        nice = 10 ** int(f"{metres:e}".split("e")[1])
+        for m in (5, 2, 1):
+            if m * nice <= metres:
+                nice *= m
+                break
+        px = nice / view.resolution
+        p.setPen(_pen(QColor("#000000"), 2.0))
+        y = size[1] - 12
+        p.drawLine(10, y, int(10 + px), y)
+        p.drawText(QRectF(10, y - 18, 120, 16), f"{nice:g} m")
+    finally:
+        p.end()
+    return image
+
+
+class ReviewDialog(QDialog):
+    """Pick a submitted change set, review it, approve or reject it."""
+
+    #: Emitted after approve/reject/load replies (tests wait on it): "ok" or "error".
+    finished_job = Signal(str)
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.lang: str = getattr(ctx, "lang", "vi")
+        self.setObjectName("reviewDialog")
+        self.setWindowTitle(translate("ReviewDialog", "Review change sets"))
+        self.resize(1100, 720)
+        self.change_sets: list[Any] = []
+        self.current: Any = None
+        self.review_data: dict | None = None
+        self.approved_ids: list[int] = []
+        self.busy = 0
+        tr = lambda s: translate("ReviewDialog", s)  # noqa: E731
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.addWidget(QLabel(tr("Submitted change sets")))
+        self.list = QListWidget()
+        self.list.setObjectName("submittedChangeSets")
+        self.list.currentRowChanged.connect(self._picked)
+        lv.addWidget(self.list)
+        self.reload_button = QPushButton(tr("Refresh"))
+        self.reload_button.clicked.connect(self.load_list)
+        lv.addWidget(self.reload_button)
+        split.addWidget(left)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        self.header = QLabel("")
+        self.header.setObjectName("reviewHeader")
+        self.header.setWordWrap(True)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rv.addWidget(self.header)
+        row = QHBoxLayout()
+        self.preview = QLabel()
+        self.preview.setObjectName("reviewPreview")
+        self.preview.setFixedSize(*PREVIEW_SIZE)
+        self.preview.setToolTip(tr("Red dashed: before; blue: after"))
+        row.addWidget(self.preview)
+        legend = QLabel(tr("Red dashed: the parcels before; blue: the parcels after approval"))
+        legend.setWordWrap(True)
+        row.addWidget(legend, 1)
+        rv.addLayout(row)
+        rv.addWidget(QLabel(tr("Differences")))
+        self.diff = QTableWidget(0, 4)
+        self.diff.setObjectName("reviewDiff")
+        self.diff.setHorizontalHeaderLabels([tr("Parcel"), tr("Field"), tr("Before"), tr("After")])
+        self.diff.verticalHeader().setVisible(False)
+        self.diff.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.diff.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        rv.addWidget(self.diff, 1)
+        rv.addWidget(QLabel(tr("Validation")))
+        self.problems = QListWidget()
+        self.problems.setObjectName("reviewProblems")
+        self.problems.setMaximumHeight(90)
+        rv.addWidget(self.problems)
+        rv.addWidget(QLabel(tr("Comment")))
+        self.comment = QPlainTextEdit()
+        self.comment.setObjectName("reviewComment")
+        self.comment.setMaximumHeight(70)
+        rv.addWidget(self.comment)
+        self.status = QLabel("")
+        self.status.setObjectName("reviewStatus")
+        self.status.setWordWrap(True)
+        rv.addWidget(self.status)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.approve_button = QPushButton(tr("Approve"))
+        self.approve_button.setObjectName("approveChangeSet")
+        self.approve_button.clicked.connect(self.approve)
+        self.reject_button = QPushButton(tr("Reject"))
+        self.reject_button.setObjectName("rejectChangeSet")
+        self.reject_button.clicked.connect(self.reject_change_set)
+        close = QPushButton(tr("Close"))
+        close.clicked.connect(self.accept)
+        for b in (self.approve_button, self.reject_button, close):
+            buttons.addWidget(b)
+        rv.addLayout(buttons)
+        split.addWidget(right)
+        split.setSizes([300, 800])
+        QVBoxLayout(self).addWidget(split)
+        self._update_enabled()
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _run(self, fn: Callable[[psycopg.Connection], Any], done: Callable[[Any], None]) -> None:
+        self.busy += 1
+        self._update_enabled()
+        session = self.ctx.session
+
+        def ok(result: Any) -> None:
+            self.busy -= 1
+            try:
+                done(result)
+            finally:
+                self._update_enabled()
+                self.finished_job.emit("ok")
+
+        def bad(exc: BaseException) -> None:
+            self.busy -= 1
+            self.say(error_text(exc, self.lang), True)
+            if not isinstance(exc, psycopg.Error):
+                traceback.print_exception(exc)
+            self._update_enabled()
+            self.finished_job.emit("error")
+
+        self.ctx.run_in_background(lambda: session.run(fn), ok, bad)
+
+    def say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b00020;" if error else "color: #1b5e20;")
+
+    def _update_enabled(self) -> None:
+        can = self.busy == 0 and self.current is not None and self.current.status == "submitted"
+        self.approve_button.setEnabled(can)
+        self.reject_button.setEnabled(can)
+        self.reload_button.setEnabled(self.busy == 0)
+
+    # -- list -----------------------------------------------------------------------------
+    def load_list(self) -> None:
+        from app.edit import changeset
+
+        self._run(lambda conn: changeset.list_change_sets(conn, "submitted"), self._show_list)
+
+    def _show_list(self, change_sets: list[Any]) -> None:
+        self.change_sets = list(change_sets)
+        self.list.clear()
+        for cs in self.change_sets:
+            kind = KINDS.get(cs.kind, (cs.kind, cs.kind))
+            when = cs.created_at.strftime("%d/%m/%Y %H:%M") if cs.created_at else ""
+            text = f"#{cs.id} {kind[1] if self.lang == 'en' else kind[0]} — {cs.created_by} {when}"
+            if cs.dossier_number:
+                text += f" — {cs.dossier_number}"
+            self.list.addItem(QListWidgetItem(text))
+        if not self.change_sets:
+            self.say(translate("ReviewDialog", "No change set is waiting for approval"))
+            self.current = None
+            self._clear()
+
+    def select(self, change_set_id: int) -> bool:
+        for i, cs in enumerate(self.change_sets):
+            if cs.id == change_set_id:
+                self.list.setCurrentRow(i)
+                return True
+        return False
+
+    def _picked(self, row: int) -> None:
+        if not (0 <= row < len(self.change_sets)):
+            return
+        cs_id = self.change_sets[row].id
+        self.load_review(cs_id)
+
+    def load_review(self, cs_id: int) -> None:
+        from app.edit import changeset
+
+        def work(conn: psycopg.Connection) -> Any:
+            cs = changeset.load(conn, cs_id)
+            data = changeset.review(conn, cs_id)
+            ids = sorted({int(i) for it in cs.items for i in (it.parcel_ids or [])})
+            old = fetch_parcels(conn, ids=ids) if ids else {}
+            return cs, data, old
+
+        self._run(work, self._show_review)
+
+    def _clear(self) -> None:
+        self.header.setText("")
+        self.preview.clear()
+        self.diff.setRowCount(0)
+        self.problems.clear()
+
+    # -- the review -------------------------------------------------------------------
+    def _show_review(self, result: tuple) -> None:
+        cs, data, old = result
+        self.current, self.review_data = cs, data
+        kind = KINDS.get(cs.kind, (cs.kind, cs.kind))
+        when = cs.created_at.strftime("%d/%m/%Y %H:%M") if cs.created_at else ""
+        self.header.setText(
+            translate(
+                "ReviewDialog",
+                "Change set no. {id}: {kind}\nReason: {reason}\nDossier: {dossier}\n"
+                "Drafted by {who} on {when}",
+            ).format(
+                id=cs.id,
+                kind=kind[1] if self.lang == "en" else kind[0],
+                reason=cs.reason or "",
+                dossier=cs.dossier_number or "—",
+                who=cs.created_by,
+                when=when,
+            )
+        )
+        old_geoms = [p.geom for p in old.values()]
+        new_geoms = [geom for it in cs.items for geom in (it.new_geometries or [])]
+        self.preview.setPixmap(QPixmap.fromImage(render_review(old_geoms, new_geoms)))
+        self._fill_diff(cs, old, data)
+        self.problems.clear()
+        problems = list((data or {}).get("problems") or [])
+        for p in problems:
+            msg = p.get("message") if isinstance(p, dict) else getattr(p, "message", str(p))
+            self.problems.addItem(QListWidgetItem(str(msg)))
+        if not problems:
+            ok = QListWidgetItem(translate("ReviewDialog", "No validation problems"))
+            ok.setForeground(QColor("#1b5e20"))
+            self.problems.addItem(ok)
+        self.say("")
+
+    def _fill_diff(self, cs: Any, old: dict, data: dict | None) -> None:
+        rows: list[tuple[str, str, str, str]] = []
+        # The store's own attribute differences, when it gives them.
+        for d in (data or {}).get("diff") or (data or {}).get("attributes") or []:
+            if isinstance(d, dict):
+                rows.append(
+                    (
+                        str(d.get("parcel_id") or d.get("parcel") or ""),
+                        str(d.get("field") or d.get("name") or ""),
+                        _fmt(d.get("old"), self.lang),
+                        _fmt(d.get("new"), self.lang),
+                    )
+                )
+        area = translate("ReviewDialog", "Area")
+        for it in cs.items:
+            before = sum(old[i].geom.area for i in (it.parcel_ids or []) if i in old)
+            parents = ", ".join(str(i) for i in it.parcel_ids or [])
+            afters = [geom.area for geom in it.new_geometries or []]
+            if afters or before:
+                rows.append(
+                    (
+                        parents or translate("ReviewDialog", "new"),
+                        area,
+                        format_area(before, self.lang) if before else "—",
+                        "; ".join(format_area(a, self.lang) for a in afters) or "—",
+                    )
+                )
+            for key, value in (it.attributes or {}).items():
+                rows.append((parents, str(key), "", _fmt(value, self.lang)))
+        self.diff.setRowCount(len(rows))
+        for r, values in enumerate(rows):
+            for c, v in enumerate(values):
+                self.diff.setItem(r, c, QTableWidgetItem(v))
+
+    # -- decisions ----------------------------------------------------------------------
+    def approve(self) -> None:
+        from app.edit import changeset
+
+        cs_id = self.current.id
+        comment = self.comment.toPlainText().strip()
+
+        def done(new_ids: list[int]) -> None:
+            self.approved_ids = list(new_ids)
+            self.say(
+                translate(
+                    "ReviewDialog", "Change set no. {id} approved; new parcels: {ids}"
+                ).format(id=cs_id, ids=", ".join(map(str, new_ids)) or "—")
+            )
+            self.current.status = "approved"
+            self.load_list()
+
+        self._run(lambda conn: changeset.approve(conn, cs_id, comment), done)
+
+    def reject_change_set(self) -> None:
+        from app.edit import changeset
+
+        comment = self.comment.toPlainText().strip()
+        if not comment:
+            self.say(translate("ReviewDialog", "Give the reason of the rejection"), True)
+            return
+        cs_id = self.current.id
+
+        def done(_r: Any) -> None:
+            self.say(translate("ReviewDialog", "Change set no. {id} rejected").format(id=cs_id))
+            self.current.status = "rejected"
+            self.load_list()
+
+        self._run(lambda conn: changeset.reject(conn, cs_id, comment), done)
+
+
+def _fmt(value: Any, lang: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        from app.ui.i18n import format_float
+
+        return format_float(value, lang, 1)
+    return str(value)
+
+
+def show_review(ctx: Any) -> ReviewDialog:
+    dialog = ReviewDialog(ctx, getattr(ctx, "window", None))
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    dialog.load_list()
+    return dialog
