@@ -96,6 +96,7 @@ class EditSession:
     kind: str | None = None
     reason: str = ""
     dossier_number: str = ""
+    #: cad.mutation.status: nhap (draft), da_nop (submitted), da_duyet, tu_choi.
     status: str | None = None
     #: Full-precision parcels around the edit (targets and neighbours).
     parcels: dict[int, ParcelGeom] = field(default_factory=dict)
@@ -171,7 +172,7 @@ class EditSession:
         from app.edit import changeset
 
         cs = changeset.open_change_set(conn, kind, reason, dossier or None)
-        self.change_set_id, self.kind, self.status = int(cs), kind, "draft"
+        self.change_set_id, self.kind, self.status = int(cs), kind, "nhap"
         self.reason, self.dossier_number = reason, dossier
         self.problems = []
         self.change_set = None
@@ -247,7 +248,7 @@ class EditSession:
         from app.edit import changeset
 
         changeset.submit(conn, self._need_open())
-        self.status = "submitted"
+        self.status = "da_nop"
 
     def reload(self, conn: psycopg.Connection) -> Any:
         from app.edit import changeset

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from shapely.geometry import LineString
 
 from app.edit import geometry as g
+from app.edit.changeset import ChangeSetError, ValidationFailed
 from app.edit.session import KINDS, EditSession, fetch_parcels, neighbourhood
 from app.map.layers import PARCELS
 from app.ui.edit_tools import (
@@ -67,6 +68,8 @@ def error_text(exc: BaseException, lang: str) -> str:
     Vietnamese message (its first line)."""
     if isinstance(exc, g.GeometryError):
         return exc.text(lang)
+    if isinstance(exc, ChangeSetError):
+        return exc.message
     if isinstance(exc, psycopg.Error):
         diag = getattr(exc, "diag", None)
         primary = getattr(diag, "message_primary", None) if diag else None
@@ -283,7 +286,10 @@ class EditPanel(QWidget):
                     failed(exc)
                 else:
                     self.say(error_text(exc, self.lang), error=True)
-                if not isinstance(exc, g.GeometryError | psycopg.Error):
+                if isinstance(exc, ValidationFailed) and exc.problems:
+                    self.session.problems = list(exc.problems)
+                    self.show_problems(exc.problems)
+                if not isinstance(exc, g.GeometryError | psycopg.Error | ChangeSetError):
                     traceback.print_exception(exc)
             finally:
                 self._update_enabled()
@@ -293,7 +299,7 @@ class EditPanel(QWidget):
 
     def _update_enabled(self) -> None:
         idle = self.busy == 0
-        open_ = self.session.change_set_id is not None and self.session.status == "draft"
+        open_ = self.session.change_set_id is not None and self.session.status == "nhap"
         self.open_button.setEnabled(idle)
         for name, b in self.tool_buttons.items():
             b.setEnabled(idle and (open_ or name in ("distance", "area")))
@@ -347,10 +353,10 @@ class EditPanel(QWidget):
         s = self.session
         kind = KINDS.get(s.kind or "", ("", ""))
         status = {
-            "draft": translate("EditPanel", "draft"),
-            "submitted": translate("EditPanel", "submitted"),
-            "approved": translate("EditPanel", "approved"),
-            "rejected": translate("EditPanel", "rejected"),
+            "nhap": translate("EditPanel", "draft"),
+            "da_nop": translate("EditPanel", "submitted"),
+            "da_duyet": translate("EditPanel", "approved"),
+            "tu_choi": translate("EditPanel", "rejected"),
         }.get(s.status or "", s.status or "")
         self.header.setText(
             translate("EditPanel", "Change set no. {id} — {kind} — {status}").format(
@@ -534,10 +540,10 @@ class EditPanel(QWidget):
 
         def done(cs: Any) -> None:
             self._loaded(cs)
-            self._report_draft(
+            if self._report_draft(
                 translate("EditPanel", "Split of parcel {id} drafted").format(id=pid)
-            )
-            self._install(None)
+            ):
+                self._install(None)
 
         self._run(work, done, self._draft_failed)
 
@@ -547,14 +553,19 @@ class EditPanel(QWidget):
         if loc is not None:
             self.highlight_problem(exc)
 
-    def _report_draft(self, text: str) -> None:
+    def _report_draft(self, text: str) -> bool:
+        """The store keeps a draft only when it found no problem; else they are listed
+        (click one to see it on the map) and nothing was stored."""
         n = len(self.session.problems)
         if n:
             self.say(
-                text + " — " + translate("EditPanel", "{n} problem(s) found").format(n=n), True
+                translate("EditPanel", "Not stored: the store found {n} problem(s)").format(n=n),
+                True,
             )
-        else:
-            self.say(text)
+            self.highlight_problem(self.session.problems[0])
+            return False
+        self.say(text)
+        return True
 
     def start_merge(self) -> MergeTool | None:
         if not self._need_change_set():
@@ -573,12 +584,12 @@ class EditPanel(QWidget):
 
         def done(cs: Any) -> None:
             self._loaded(cs)
-            self._report_draft(
+            if self._report_draft(
                 translate("EditPanel", "Merge of parcels {ids} drafted").format(
                     ids=", ".join(map(str, ids))
                 )
-            )
-            self._install(None)
+            ):
+                self._install(None)
 
         self._run(work, done, self._draft_failed)
 
@@ -619,12 +630,12 @@ class EditPanel(QWidget):
 
         def done(cs: Any) -> None:
             self._loaded(cs)
-            self._report_draft(
+            if self._report_draft(
                 translate("EditPanel", "Boundary change of {n} parcel(s) drafted").format(
                     n=len(changes)
                 )
-            )
-            self._install(None)
+            ):
+                self._install(None)
 
         self._run(work, done, self._draft_failed)
 
@@ -653,8 +664,8 @@ class EditPanel(QWidget):
 
         def done(cs: Any) -> None:
             self._loaded(cs)
-            self._report_draft(translate("EditPanel", "New parcel drafted"))
-            self._install(None)
+            if self._report_draft(translate("EditPanel", "New parcel drafted")):
+                self._install(None)
 
         self._run(work, done, self._draft_failed)
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.edit.session import KINDS, fetch_parcels
+from app.edit.session import KINDS
 from app.map.viewport import Viewport
 from app.ui.edit_panel import error_text
 from app.ui.edit_tools import _pen, format_area, geometry_path
@@ -203,7 +203,7 @@ class ReviewDialog(QDialog):
         self.status.setStyleSheet("color: #b00020;" if error else "color: #1b5e20;")
 
     def _update_enabled(self) -> None:
-        can = self.busy == 0 and self.current is not None and self.current.status == "submitted"
+        can = self.busy == 0 and self.current is not None and self.current.status == "da_nop"
         self.approve_button.setEnabled(can)
         self.reject_button.setEnabled(can)
         self.reload_button.setEnabled(self.busy == 0)
@@ -212,7 +212,7 @@ class ReviewDialog(QDialog):
     def load_list(self) -> None:
         from app.edit import changeset
 
-        self._run(lambda conn: changeset.list_change_sets(conn, "submitted"), self._show_list)
+        self._run(lambda conn: changeset.list_change_sets(conn, "da_nop"), self._show_list)
 
     def _show_list(self, change_sets: list[Any]) -> None:
         self.change_sets = list(change_sets)
@@ -245,14 +245,7 @@ class ReviewDialog(QDialog):
     def load_review(self, cs_id: int) -> None:
         from app.edit import changeset
 
-        def work(conn: psycopg.Connection) -> Any:
-            cs = changeset.load(conn, cs_id)
-            data = changeset.review(conn, cs_id)
-            ids = sorted({int(i) for it in cs.items for i in (it.parcel_ids or [])})
-            old = fetch_parcels(conn, ids=ids) if ids else {}
-            return cs, data, old
-
-        self._run(work, self._show_review)
+        self._run(lambda conn: changeset.review(conn, cs_id), self._show_review)
 
     def _clear(self) -> None:
         self.header.setText("")
@@ -261,8 +254,8 @@ class ReviewDialog(QDialog):
         self.problems.clear()
 
     # -- the review -------------------------------------------------------------------
-    def _show_review(self, result: tuple) -> None:
-        cs, data, old = result
+    def _show_review(self, data: dict) -> None:
+        cs = data["change_set"]
         self.current, self.review_data = cs, data
         kind = KINDS.get(cs.kind, (cs.kind, cs.kind))
         when = cs.created_at.strftime("%d/%m/%Y %H:%M") if cs.created_at else ""
@@ -280,50 +273,53 @@ class ReviewDialog(QDialog):
                 when=when,
             )
         )
-        old_geoms = [p.geom for p in old.values()]
-        new_geoms = [geom for it in cs.items for geom in (it.new_geometries or [])]
-        self.preview.setPixmap(QPixmap.fromImage(render_review(old_geoms, new_geoms)))
-        self._fill_diff(cs, old, data)
+        items = data.get("items") or []
+        old_geoms = [o["geom"] for it in items for o in it["old"] if o.get("geom") is not None]
+        new_geoms = [n["geom"] for it in items for n in it["new"] if n.get("geom") is not None]
+        self.preview_image = render_review(old_geoms, new_geoms)
+        self.preview.setPixmap(QPixmap.fromImage(self.preview_image))
+        self._fill_diff(items)
         self.problems.clear()
-        problems = list((data or {}).get("problems") or [])
+        problems = list(data.get("problems") or [])
         for p in problems:
-            msg = p.get("message") if isinstance(p, dict) else getattr(p, "message", str(p))
-            self.problems.addItem(QListWidgetItem(str(msg)))
+            where = f"{p.parcel_id}: " if p.parcel_id else ""
+            self.problems.addItem(QListWidgetItem(f"{where}{p.message}"))
         if not problems:
             ok = QListWidgetItem(translate("ReviewDialog", "No validation problems"))
             ok.setForeground(QColor("#1b5e20"))
             self.problems.addItem(ok)
         self.say("")
 
-    def _fill_diff(self, cs: Any, old: dict, data: dict | None) -> None:
+    def _fill_diff(self, items: list[dict]) -> None:
+        """Per item: area and purposes before and after, then the store's own attribute
+        differences."""
+        tr = lambda s: translate("ReviewDialog", s)  # noqa: E731
         rows: list[tuple[str, str, str, str]] = []
-        # The store's own attribute differences, when it gives them.
-        for d in (data or {}).get("diff") or (data or {}).get("attributes") or []:
-            if isinstance(d, dict):
+        for it in items:
+            old, new = it["old"], it["new"]
+            parents = ", ".join(_parcel_label(o) for o in old) or tr("new")
+            before = "; ".join(
+                format_area(float(o.get("area_legal") or o.get("area_computed") or 0), self.lang)
+                for o in old
+            )
+            after = "; ".join(format_area(float(n.get("area") or 0), self.lang) for n in new)
+            if old or new:
+                rows.append((parents, tr("Area"), before or "—", after or "—"))
+            uses_before = "; ".join(_uses(o.get("land_uses")) for o in old)
+            uses_after = "; ".join(
+                str((n.get("attributes") or {}).get("land_use_code") or "") for n in new
+            ).strip("; ")
+            if uses_before or uses_after:
+                rows.append((parents, tr("Land use"), uses_before or "—", uses_after or "="))
+            for d in it.get("diff") or []:
                 rows.append(
                     (
-                        str(d.get("parcel_id") or d.get("parcel") or ""),
-                        str(d.get("field") or d.get("name") or ""),
+                        parents,
+                        str(d.get("field")),
                         _fmt(d.get("old"), self.lang),
                         _fmt(d.get("new"), self.lang),
                     )
                 )
-        area = translate("ReviewDialog", "Area")
-        for it in cs.items:
-            before = sum(old[i].geom.area for i in (it.parcel_ids or []) if i in old)
-            parents = ", ".join(str(i) for i in it.parcel_ids or [])
-            afters = [geom.area for geom in it.new_geometries or []]
-            if afters or before:
-                rows.append(
-                    (
-                        parents or translate("ReviewDialog", "new"),
-                        area,
-                        format_area(before, self.lang) if before else "—",
-                        "; ".join(format_area(a, self.lang) for a in afters) or "—",
-                    )
-                )
-            for key, value in (it.attributes or {}).items():
-                rows.append((parents, str(key), "", _fmt(value, self.lang)))
         self.diff.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, v in enumerate(values):
@@ -343,7 +339,7 @@ class ReviewDialog(QDialog):
                     "ReviewDialog", "Change set no. {id} approved; new parcels: {ids}"
                 ).format(id=cs_id, ids=", ".join(map(str, new_ids)) or "—")
             )
-            self.current.status = "approved"
+            self.current.status = "da_duyet"
             self.load_list()
 
         self._run(lambda conn: changeset.approve(conn, cs_id, comment), done)
@@ -359,13 +355,28 @@ class ReviewDialog(QDialog):
 
         def done(_r: Any) -> None:
             self.say(translate("ReviewDialog", "Change set no. {id} rejected").format(id=cs_id))
-            self.current.status = "rejected"
+            self.current.status = "tu_choi"
             self.load_list()
 
         self._run(lambda conn: changeset.reject(conn, cs_id, comment), done)
 
 
+def _parcel_label(o: dict) -> str:
+    """'sheet 12 / parcel 345 (#id)' as Vietnamese registers write it: tờ/thửa."""
+    if o.get("parcel_number") is not None:
+        return f"{o.get('sheet_number')}/{o.get('parcel_number')} (#{o.get('parcel_id')})"
+    return f"#{o.get('parcel_id')}"
+
+
+def _uses(uses: Any) -> str:
+    if not uses:
+        return ""
+    return ", ".join(str(u.get("code")) for u in uses if isinstance(u, dict))
+
+
 def _fmt(value: Any, lang: str) -> str:
+    if isinstance(value, list):
+        return _uses(value) or "—"
     if value is None:
         return "—"
     if isinstance(value, float):

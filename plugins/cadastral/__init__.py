@@ -4,6 +4,8 @@ from app.plugin import NEEDS_STORE, Action, Layer, Menu, Plugin, Text, requires_
 
 READ = (NEEDS_STORE, requires_right("cad.read"))
 WRITE = (NEEDS_STORE, requires_right("cad.write"))
+APPROVE = (NEEDS_STORE, requires_right("cad.approve"))
+EDIT = "plugins.cadastral.edit_actions"
 
 PLUGIN = Plugin(
     id="cadastral",
@@ -12,6 +14,7 @@ PLUGIN = Plugin(
     right="cad",
     menus=(
         Menu("cadastral", Text("Địa chính", "Cadastre"), order=10),
+        Menu("cadastral/edit", Text("Biến động", "Change sets"), order=50),
         Menu("cadastral/reports", Text("Báo cáo", "Reports"), order=90),
     ),
     actions=(
@@ -46,10 +49,73 @@ PLUGIN = Plugin(
         ),
         Action(
             "cadastral.draft_mutation",
-            "cadastral",
-            Text("Lập biến động (tách, hợp thửa…)", "Draft a mutation (split, merge…)"),
+            "cadastral/edit",
+            Text("Mở biến động…", "Open a change set…"),
+            handler=f"{EDIT}:open_change_set",
+            tooltip=Text(
+                "Lập biến động (tách, hợp thửa, sửa ranh giới…) với loại, lý do và số hồ sơ",
+                "Draft a change set (split, merge, boundary…) with kind, reason and dossier",
+            ),
+            when=WRITE,
+            order=10,
+        ),
+        Action(
+            "cadastral.split",
+            "cadastral/edit",
+            Text("Tách thửa", "Split parcel"),
+            handler=f"{EDIT}:split",
+            when=WRITE,
+            order=20,
+            separator_before=True,
+        ),
+        Action(
+            "cadastral.merge",
+            "cadastral/edit",
+            Text("Hợp thửa", "Merge parcels"),
+            handler=f"{EDIT}:merge",
+            when=WRITE,
+            order=30,
+        ),
+        Action(
+            "cadastral.reshape",
+            "cadastral/edit",
+            Text("Sửa ranh giới", "Edit boundary"),
+            handler=f"{EDIT}:reshape",
+            when=WRITE,
+            order=40,
+        ),
+        Action(
+            "cadastral.new_parcel",
+            "cadastral/edit",
+            Text("Vẽ thửa mới", "Draw new parcel"),
+            handler=f"{EDIT}:new_parcel",
             when=WRITE,
             order=50,
+        ),
+        Action(
+            "cadastral.measure_distance",
+            "cadastral/edit",
+            Text("Đo khoảng cách", "Measure distance"),
+            handler=f"{EDIT}:measure_distance",
+            when=READ,
+            order=60,
+            separator_before=True,
+        ),
+        Action(
+            "cadastral.measure_area",
+            "cadastral/edit",
+            Text("Đo diện tích", "Measure area"),
+            handler=f"{EDIT}:measure_area",
+            when=READ,
+            order=70,
+        ),
+        Action(
+            "cadastral.review",
+            "cadastral/edit",
+            Text("Duyệt biến động…", "Review change sets…"),
+            handler=f"{EDIT}:review",
+            when=APPROVE,
+            order=80,
             separator_before=True,
         ),
         Action(

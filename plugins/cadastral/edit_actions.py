@@ -1,0 +1,70 @@
+"""Handlers of the cadastral editing commands (loaded only when one is used): the
+editor dock on the right of the main window, its canvas tools, the approver's review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.plugin import AppContext, Text
+
+T_DOCK = Text("Biên tập biến động", "Change-set editor")
+
+
+def editor(ctx: AppContext) -> Any:
+    """The editor dock's panel (created on first use, then shown and raised)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget, QScrollArea
+
+    from app.ui.edit_panel import EditPanel
+
+    win = ctx.window
+    panel = getattr(win, "edit_panel", None)
+    if panel is None:
+        panel = EditPanel(ctx, win.canvas)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(panel)
+        dock = QDockWidget(ctx.text(T_DOCK), win)
+        dock.setObjectName("dock.cadastral.editor")
+        dock.setWidget(scroll)
+        win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        win.edit_panel, win.edit_dock = panel, dock
+    win.edit_dock.show()
+    win.edit_dock.raise_()
+    return panel
+
+
+def open_change_set(ctx: AppContext) -> Any:
+    panel = editor(ctx)
+    panel.reason_edit.setFocus()
+    return panel
+
+
+def split(ctx: AppContext) -> Any:
+    return editor(ctx).start_split()
+
+
+def merge(ctx: AppContext) -> Any:
+    return editor(ctx).start_merge()
+
+
+def reshape(ctx: AppContext) -> Any:
+    return editor(ctx).start_reshape()
+
+
+def new_parcel(ctx: AppContext) -> Any:
+    return editor(ctx).start_new_parcel()
+
+
+def measure_distance(ctx: AppContext) -> Any:
+    return editor(ctx).start_measure(False)
+
+
+def measure_area(ctx: AppContext) -> Any:
+    return editor(ctx).start_measure(True)
+
+
+def review(ctx: AppContext) -> Any:
+    from app.ui.review_dialog import show_review
+
+    return show_review(ctx)
