@@ -301,3 +301,38 @@ def test_id_numbers_masked_reveal_audited_and_refused(demo_db, person_factory, o
         with pytest.raises(psycopg.errors.InsufficientPrivilege) as err:
             fetch_details(conn, outside_parcel)
         assert "ngoài địa bàn" in err.value.diag.message_primary
+
+
+def test_commune_officer_names_match_the_owners_tables_without_repeats(
+    commune_viewer, owner, two_communes
+):
+    """The officer's path (a commune under 20 000 parcels: read the area, stop at the
+    limit) finds every holder of the name in the commune once per parcel, with a typo too."""
+    mine, _ = two_communes
+    _, conn = commune_viewer
+    _pid, _name, folded, _idn, _parcel = _sample_person(owner, mine)
+    expected = {
+        (r[0], r[1])
+        for r in owner.execute(
+            "SELECT pa.full_name, p.id FROM cad.party pa "
+            "JOIN cad.land_right r ON r.valid_to IS NULL AND (r.party_id = pa.id OR r.party_id "
+            "  IN (SELECT m.group_id FROM cad.party_member m WHERE m.member_id = pa.id)) "
+            "JOIN cad.parcel p ON p.id = r.parcel_id AND p.retired_at IS NULL "
+            "WHERE p.commune_id = %s AND pa.name_folded LIKE %s",
+            (mine, folded + "%"),
+        ).fetchall()
+    }
+    assert expected
+    hits = [(h.label, h.parcel_id) for h in search(conn, folded) if h.kind == "owner"]
+    assert len(hits) == len(set(hits))  # no (person, parcel) twice
+    assert set(hits) == expected
+    # The same person with two letters of the longest word swapped.
+    words = folded.split()
+    i = max(range(len(words)), key=lambda k: len(words[k]))
+    w = words[i]
+    words[i] = w[0] + w[2] + w[1] + w[3:] if len(w) >= 4 else w
+    typo = {(h.label, h.parcel_id) for h in search(conn, " ".join(words)) if h.kind == "owner"}
+    assert expected <= typo
+    # A common prefix fills the limit with distinct rows of the commune only.
+    common = [(h.label, h.parcel_id) for h in search(conn, "nguyen") if h.kind == "owner"]
+    assert len(common) == len(set(common)) == 50

@@ -58,6 +58,18 @@ def register(subparsers) -> None:
     dossier.add_argument("--mbit", type=float, default=100.0, help="Mbit/s per direction")
     dossier.set_defaults(func=run_dossier)
 
+    searchb = bench_sub.add_parser(
+        "search",
+        help="api.search server time as a province viewer and two commune officers (issue 4)",
+        description="Run name (without diacritics, with a typo, common prefix), ID number, "
+        "serial, (commune, sheet, parcel), national ID and address searches drawn from the "
+        "store as three temporary viewers; prints median and worst against 100 ms. The DSN "
+        "must be the store owner's; the viewers are dropped afterwards.",
+    )
+    add_dsn_arguments(searchb)
+    searchb.add_argument("--runs", type=int, default=10, help="timed runs per query")
+    searchb.set_defaults(func=run_search)
+
     # The WAN proxy is a top-level command (landrec proxy), registered with the benchmarks
     # it serves.
     from app.net import cli as net_cli
@@ -92,6 +104,19 @@ def run_map(args: argparse.Namespace) -> int:
         progress=lambda msg: print(f"  {msg}", flush=True),
     )
     print(format_table(report))
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from app.bench.search import format_table, run_search_bench
+
+    runs = max(1, args.runs)
+    total, cases = run_search_bench(
+        resolve_dsn(args.dsn, args.store_dir),
+        runs=runs,
+        progress=lambda msg: print(f"  {msg}", flush=True),
+    )
+    print(format_table(total, runs, cases))
     return 0
 
 
