@@ -663,8 +663,6 @@ BEGIN
         RAISE EXCEPTION '% đã có trong một thay đổi khác của biến động này; hãy xóa thay đổi đó trước',
             sys.api_parcel_label(p_parcel_id) USING ERRCODE = '22023';
     END IF;
-    INSERT INTO cad.mutation_parcel (mutation_id, parcel_id)
-    VALUES (p_mutation_id, p_parcel_id) ON CONFLICT DO NOTHING;
     RETURN v;
 END
 $fn$;
@@ -687,6 +685,11 @@ BEGIN
     IF v_problems <> '[]' THEN
         RAISE EXCEPTION 'LRCS0' USING ERRCODE = 'LRCS0', DETAIL = v_problems::text;
     END IF;
+    -- The parcels join the change set (the area rule shows it to their commune).
+    INSERT INTO cad.mutation_parcel (mutation_id, parcel_id)
+    SELECT p_mutation_id, x FROM cad.change_item i CROSS JOIN LATERAL unnest(i.parcel_ids) x
+    WHERE i.id = p_item
+    ON CONFLICT DO NOTHING;
     RETURN jsonb_build_object('item_id', p_item, 'problems', v_problems);
 END
 $fn$;
@@ -1093,15 +1096,12 @@ BEGIN
 END
 $fn$;
 
--- A parent leaves force: retired (new version closes the old one), purposes retired,
--- rights ended today.
+-- A parent leaves force: retired (a new version closes the old one). Its purposes and
+-- rights end after every child has copied them (end of api.approve_change_set).
 CREATE FUNCTION sys.cs_retire_parcel(p_parcel_id bigint) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     UPDATE cad.parcel SET retired_at = now(), version = version + 1 WHERE id = p_parcel_id;
-    UPDATE cad.land_use SET retired_at = now() WHERE parcel_id = p_parcel_id AND retired_at IS NULL;
-    UPDATE cad.land_right SET valid_to = greatest(current_date, valid_from)
-    WHERE parcel_id = p_parcel_id AND valid_to IS NULL;
 END;
 
 -- Approve: checks (right, not the author, area, versions, validation), then applies every
@@ -1173,6 +1173,16 @@ BEGIN
             WHERE id = p.id;
         END IF;
     END LOOP;
+
+    -- Purposes and rights of the parents end with them.
+    UPDATE cad.land_use SET retired_at = now()
+    WHERE retired_at IS NULL AND parcel_id IN (
+        SELECT unnest(i.parcel_ids) FROM cad.change_item i
+        WHERE i.mutation_id = p_mutation_id AND i.op IN ('split', 'merge'));
+    UPDATE cad.land_right SET valid_to = greatest(current_date, valid_from)
+    WHERE valid_to IS NULL AND parcel_id IN (
+        SELECT unnest(i.parcel_ids) FROM cad.change_item i
+        WHERE i.mutation_id = p_mutation_id AND i.op IN ('split', 'merge'));
 
     UPDATE cad.mutation
     SET status = 'da_duyet', decided_by = session_user, decided_at = now(),
