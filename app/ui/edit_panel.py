@@ -113,7 +113,7 @@ class EditPanel(QWidget):
     ``ctx.session.run(fn)`` runs ``fn(conn)`` on the person's connection and
     ``ctx.run_in_background`` keeps it off the UI thread."""
 
-    #: Emitted after every store reply (tests wait on it): "ok" or "error".
+    # Emitted after every store reply (tests wait on it): "ok" or "error".
     finished = Signal(str)
     changeSetChanged = Signal(object)
 
@@ -140,43 +140,46 @@ class EditPanel(QWidget):
 
     # -- layout -------------------------------------------------------------------------
     def _build(self) -> None:
-        tr = lambda s: translate("EditPanel", s)  # noqa: E731 - lupdate sees each call
         layout = QVBoxLayout(self)
-        box = QGroupBox(tr("Change set"))
+        box = QGroupBox(translate("EditPanel", "Change set"))
         form = QFormLayout(box)
         self.kind_box = QComboBox()
         self.kind_box.setObjectName("changeSetKind")
         for code, (vi, en) in KINDS.items():
             self.kind_box.addItem(en if self.lang == "en" else vi, code)
-        form.addRow(tr("Kind"), self.kind_box)
+        form.addRow(translate("EditPanel", "Kind"), self.kind_box)
         self.reason_edit = QLineEdit()
         self.reason_edit.setObjectName("changeSetReason")
-        form.addRow(tr("Reason"), self.reason_edit)
+        form.addRow(translate("EditPanel", "Reason"), self.reason_edit)
         self.dossier_edit = QLineEdit()
         self.dossier_edit.setObjectName("changeSetDossier")
         self.dossier_edit.setPlaceholderText("HS-2026/0001")
-        form.addRow(tr("Dossier number"), self.dossier_edit)
-        self.open_button = QPushButton(tr("Open change set"))
+        form.addRow(translate("EditPanel", "Dossier number"), self.dossier_edit)
+        self.open_button = QPushButton(translate("EditPanel", "Open change set"))
         self.open_button.setObjectName("openChangeSet")
         self.open_button.clicked.connect(self.open_change_set)
         form.addRow(self.open_button)
-        self.header = QLabel(tr("No change set is open"))
+        self.header = QLabel(translate("EditPanel", "No change set is open"))
         self.header.setObjectName("changeSetHeader")
         self.header.setWordWrap(True)
         form.addRow(self.header)
         layout.addWidget(box)
 
-        tools = QGroupBox(tr("Tools"))
+        tools = QGroupBox(translate("EditPanel", "Tools"))
         grid = QGridLayout(tools)
         self.tool_buttons: dict[str, QPushButton] = {}
         for i, (name, text, slot) in enumerate(
             (
-                ("split", tr("Split"), self.start_split),
-                ("merge", tr("Merge"), self.start_merge),
-                ("reshape", tr("Edit boundary"), self.start_reshape),
-                ("new", tr("New parcel"), self.start_new_parcel),
-                ("distance", tr("Measure distance"), lambda: self.start_measure(False)),
-                ("area", tr("Measure area"), lambda: self.start_measure(True)),
+                ("split", translate("EditPanel", "Split"), self.start_split),
+                ("merge", translate("EditPanel", "Merge"), self.start_merge),
+                ("reshape", translate("EditPanel", "Edit boundary"), self.start_reshape),
+                ("new", translate("EditPanel", "New parcel"), self.start_new_parcel),
+                (
+                    "distance",
+                    translate("EditPanel", "Measure distance"),
+                    lambda: self.start_measure(False),
+                ),
+                ("area", translate("EditPanel", "Measure area"), lambda: self.start_measure(True)),
             )
         ):
             b = QPushButton(text)
@@ -186,10 +189,10 @@ class EditPanel(QWidget):
             self.tool_buttons[name] = b
         self.coord_edit = QLineEdit()
         self.coord_edit.setObjectName("typedCoordinates")
-        self.coord_edit.setPlaceholderText(tr("X (north); Y (east) in VN-2000"))
+        self.coord_edit.setPlaceholderText(translate("EditPanel", "X (north); Y (east) in VN-2000"))
         self.coord_edit.returnPressed.connect(self.add_typed_point)
         grid.addWidget(self.coord_edit, 3, 0)
-        add = QPushButton(tr("Add point"))
+        add = QPushButton(translate("EditPanel", "Add point"))
         add.clicked.connect(self.add_typed_point)
         grid.addWidget(add, 3, 1)
         self.snap_spin = QSpinBox()
@@ -198,7 +201,7 @@ class EditPanel(QWidget):
         self.snap_spin.setValue(int(g.DEFAULT_SNAP_PX))
         self.snap_spin.setSuffix(" px")
         self.snap_spin.valueChanged.connect(self._snap_changed)
-        grid.addWidget(QLabel(tr("Snap tolerance")), 4, 0)
+        grid.addWidget(QLabel(translate("EditPanel", "Snap tolerance")), 4, 0)
         grid.addWidget(self.snap_spin, 4, 1)
         layout.addWidget(tools)
 
@@ -207,29 +210,36 @@ class EditPanel(QWidget):
         self.message_label.setWordWrap(True)
         layout.addWidget(self.message_label)
 
-        layout.addWidget(QLabel(tr("Items of the change set")))
+        layout.addWidget(QLabel(translate("EditPanel", "Items of the change set")))
         self.items_list = QListWidget()
         self.items_list.setObjectName("changeSetItems")
         self.items_list.setMaximumHeight(110)
         layout.addWidget(self.items_list)
-        self.remove_button = QPushButton(tr("Remove item"))
+        self.remove_button = QPushButton(translate("EditPanel", "Remove item"))
         self.remove_button.setObjectName("removeItem")
         self.remove_button.clicked.connect(self.remove_selected_item)
         layout.addWidget(self.remove_button)
 
-        layout.addWidget(QLabel(tr("Validation problems (click to show on the map)")))
+        layout.addWidget(
+            QLabel(translate("EditPanel", "Validation problems (click to show on the map)"))
+        )
         self.problems_list = QListWidget()
         self.problems_list.setObjectName("validationProblems")
         self.problems_list.setMaximumHeight(110)
         self.problems_list.itemClicked.connect(self._problem_clicked)
         layout.addWidget(self.problems_list)
 
-        self.corner_title = QLabel(tr("Corner coordinates"))
+        self.corner_title = QLabel(translate("EditPanel", "Corner coordinates"))
         layout.addWidget(self.corner_title)
         self.corner_table = QTableWidget(0, 4)
         self.corner_table.setObjectName("cornerTable")
         self.corner_table.setHorizontalHeaderLabels(
-            [tr("Point"), tr("X (m)"), tr("Y (m)"), tr("Edge (m)")]
+            [
+                translate("EditPanel", "Point"),
+                translate("EditPanel", "X (m)"),
+                translate("EditPanel", "Y (m)"),
+                translate("EditPanel", "Edge (m)"),
+            ]
         )
         self.corner_table.verticalHeader().setVisible(False)
         self.corner_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -240,10 +250,10 @@ class EditPanel(QWidget):
         layout.addWidget(self.corner_summary)
 
         row = QHBoxLayout()
-        self.validate_button = QPushButton(tr("Validate"))
+        self.validate_button = QPushButton(translate("EditPanel", "Validate"))
         self.validate_button.setObjectName("validateChangeSet")
         self.validate_button.clicked.connect(self.validate)
-        self.submit_button = QPushButton(tr("Submit for approval"))
+        self.submit_button = QPushButton(translate("EditPanel", "Submit for approval"))
         self.submit_button.setObjectName("submitChangeSet")
         self.submit_button.clicked.connect(self.submit)
         row.addWidget(self.validate_button)

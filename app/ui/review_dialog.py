@@ -87,7 +87,7 @@ def render_review(old: list[Any], new: list[Any], size: tuple[int, int] = PREVIE
 class ReviewDialog(QDialog):
     """Pick a submitted change set, review it, approve or reject it."""
 
-    #: Emitted after approve/reject/load replies (tests wait on it): "ok" or "error".
+    # Emitted after approve/reject/load replies (tests wait on it): "ok" or "error".
     finished_job = Signal(str)
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
@@ -102,17 +102,16 @@ class ReviewDialog(QDialog):
         self.review_data: dict | None = None
         self.approved_ids: list[int] = []
         self.busy = 0
-        tr = lambda s: translate("ReviewDialog", s)  # noqa: E731
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         left = QWidget()
         lv = QVBoxLayout(left)
-        lv.addWidget(QLabel(tr("Submitted change sets")))
+        lv.addWidget(QLabel(translate("ReviewDialog", "Submitted change sets")))
         self.list = QListWidget()
         self.list.setObjectName("submittedChangeSets")
         self.list.currentRowChanged.connect(self._picked)
         lv.addWidget(self.list)
-        self.reload_button = QPushButton(tr("Refresh"))
+        self.reload_button = QPushButton(translate("ReviewDialog", "Refresh"))
         self.reload_button.clicked.connect(self.load_list)
         lv.addWidget(self.reload_button)
         split.addWidget(left)
@@ -128,26 +127,37 @@ class ReviewDialog(QDialog):
         self.preview = QLabel()
         self.preview.setObjectName("reviewPreview")
         self.preview.setFixedSize(*PREVIEW_SIZE)
-        self.preview.setToolTip(tr("Red dashed: before; blue: after"))
+        self.preview.setToolTip(translate("ReviewDialog", "Red dashed: before; blue: after"))
         row.addWidget(self.preview)
-        legend = QLabel(tr("Red dashed: the parcels before; blue: the parcels after approval"))
+        legend = QLabel(
+            translate(
+                "ReviewDialog", "Red dashed: the parcels before; blue: the parcels after approval"
+            )
+        )
         legend.setWordWrap(True)
         row.addWidget(legend, 1)
         rv.addLayout(row)
-        rv.addWidget(QLabel(tr("Differences")))
+        rv.addWidget(QLabel(translate("ReviewDialog", "Differences")))
         self.diff = QTableWidget(0, 4)
         self.diff.setObjectName("reviewDiff")
-        self.diff.setHorizontalHeaderLabels([tr("Parcel"), tr("Field"), tr("Before"), tr("After")])
+        self.diff.setHorizontalHeaderLabels(
+            [
+                translate("ReviewDialog", "Parcel"),
+                translate("ReviewDialog", "Field"),
+                translate("ReviewDialog", "Before"),
+                translate("ReviewDialog", "After"),
+            ]
+        )
         self.diff.verticalHeader().setVisible(False)
         self.diff.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.diff.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         rv.addWidget(self.diff, 1)
-        rv.addWidget(QLabel(tr("Validation")))
+        rv.addWidget(QLabel(translate("ReviewDialog", "Validation")))
         self.problems = QListWidget()
         self.problems.setObjectName("reviewProblems")
         self.problems.setMaximumHeight(90)
         rv.addWidget(self.problems)
-        rv.addWidget(QLabel(tr("Comment")))
+        rv.addWidget(QLabel(translate("ReviewDialog", "Comment")))
         self.comment = QPlainTextEdit()
         self.comment.setObjectName("reviewComment")
         self.comment.setMaximumHeight(70)
@@ -158,13 +168,13 @@ class ReviewDialog(QDialog):
         rv.addWidget(self.status)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.approve_button = QPushButton(tr("Approve"))
+        self.approve_button = QPushButton(translate("ReviewDialog", "Approve"))
         self.approve_button.setObjectName("approveChangeSet")
         self.approve_button.clicked.connect(self.approve)
-        self.reject_button = QPushButton(tr("Reject"))
+        self.reject_button = QPushButton(translate("ReviewDialog", "Reject"))
         self.reject_button.setObjectName("rejectChangeSet")
         self.reject_button.clicked.connect(self.reject_change_set)
-        close = QPushButton(tr("Close"))
+        close = QPushButton(translate("ReviewDialog", "Close"))
         close.clicked.connect(self.accept)
         for b in (self.approve_button, self.reject_button, close):
             buttons.addWidget(b)
@@ -293,24 +303,32 @@ class ReviewDialog(QDialog):
     def _fill_diff(self, items: list[dict]) -> None:
         """Per item: area and purposes before and after, then the store's own attribute
         differences."""
-        tr = lambda s: translate("ReviewDialog", s)  # noqa: E731
         rows: list[tuple[str, str, str, str]] = []
         for it in items:
             old, new = it["old"], it["new"]
-            parents = ", ".join(_parcel_label(o) for o in old) or tr("new")
+            parents = ", ".join(_parcel_label(o) for o in old) or translate("ReviewDialog", "new")
             before = "; ".join(
                 format_area(float(o.get("area_legal") or o.get("area_computed") or 0), self.lang)
                 for o in old
             )
             after = "; ".join(format_area(float(n.get("area") or 0), self.lang) for n in new)
             if old or new:
-                rows.append((parents, tr("Area"), before or "—", after or "—"))
+                rows.append(
+                    (parents, translate("ReviewDialog", "Area"), before or "—", after or "—")
+                )
             uses_before = "; ".join(_uses(o.get("land_uses")) for o in old)
             uses_after = "; ".join(
                 str((n.get("attributes") or {}).get("land_use_code") or "") for n in new
             ).strip("; ")
             if uses_before or uses_after:
-                rows.append((parents, tr("Land use"), uses_before or "—", uses_after or "="))
+                rows.append(
+                    (
+                        parents,
+                        translate("ReviewDialog", "Land use"),
+                        uses_before or "—",
+                        uses_after or "=",
+                    )
+                )
             for d in it.get("diff") or []:
                 rows.append(
                     (

@@ -61,6 +61,272 @@
     </message>
 </context>
 <context>
+    <name>EditPanel</name>
+    <message>
+        <source>New parcel</source>
+        <translation>Thửa mới</translation>
+    </message>
+    <message>
+        <source>Computed area</source>
+        <translation>Diện tích tính toán</translation>
+    </message>
+    <message>
+        <source>Land-use code</source>
+        <translation>Mã loại đất</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Địa chỉ</translation>
+    </message>
+    <message>
+        <source>Change set</source>
+        <translation>Biến động</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Loại</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Lý do</translation>
+    </message>
+    <message>
+        <source>Dossier number</source>
+        <translation>Số hồ sơ</translation>
+    </message>
+    <message>
+        <source>Open change set</source>
+        <translation>Mở biến động</translation>
+    </message>
+    <message>
+        <source>No change set is open</source>
+        <translation>Chưa mở biến động nào</translation>
+    </message>
+    <message>
+        <source>Tools</source>
+        <translation>Công cụ</translation>
+    </message>
+    <message>
+        <source>Split</source>
+        <translation>Tách thửa</translation>
+    </message>
+    <message>
+        <source>Merge</source>
+        <translation>Hợp thửa</translation>
+    </message>
+    <message>
+        <source>Edit boundary</source>
+        <translation>Sửa ranh giới</translation>
+    </message>
+    <message>
+        <source>Measure distance</source>
+        <translation>Đo khoảng cách</translation>
+    </message>
+    <message>
+        <source>Measure area</source>
+        <translation>Đo diện tích</translation>
+    </message>
+    <message>
+        <source>X (north); Y (east) in VN-2000</source>
+        <translation>X (Bắc); Y (Đông) theo VN-2000</translation>
+    </message>
+    <message>
+        <source>Add point</source>
+        <translation>Thêm điểm</translation>
+    </message>
+    <message>
+        <source>Snap tolerance</source>
+        <translation>Dung sai bắt điểm</translation>
+    </message>
+    <message>
+        <source>Items of the change set</source>
+        <translation>Các nội dung của biến động</translation>
+    </message>
+    <message>
+        <source>Remove item</source>
+        <translation>Xóa nội dung</translation>
+    </message>
+    <message>
+        <source>Validation problems (click to show on the map)</source>
+        <translation>Lỗi kiểm tra (bấm để xem trên bản đồ)</translation>
+    </message>
+    <message>
+        <source>Corner coordinates</source>
+        <translation>Tọa độ góc thửa</translation>
+    </message>
+    <message>
+        <source>Point</source>
+        <translation>Điểm</translation>
+    </message>
+    <message>
+        <source>X (m)</source>
+        <translation>X (m)</translation>
+    </message>
+    <message>
+        <source>Y (m)</source>
+        <translation>Y (m)</translation>
+    </message>
+    <message>
+        <source>Edge (m)</source>
+        <translation>Cạnh (m)</translation>
+    </message>
+    <message>
+        <source>Validate</source>
+        <translation>Kiểm tra</translation>
+    </message>
+    <message>
+        <source>Submit for approval</source>
+        <translation>Trình duyệt</translation>
+    </message>
+    <message>
+        <source>Give the reason of the change set</source>
+        <translation>Hãy nhập lý do biến động</translation>
+    </message>
+    <message>
+        <source>Open a change set first (kind, reason, dossier number)</source>
+        <translation>Hãy mở biến động trước (loại, lý do, số hồ sơ)</translation>
+    </message>
+    <message>
+        <source>draft</source>
+        <translation>bản nháp</translation>
+    </message>
+    <message>
+        <source>submitted</source>
+        <translation>đã trình, chờ duyệt</translation>
+    </message>
+    <message>
+        <source>approved</source>
+        <translation>đã duyệt</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>bị từ chối</translation>
+    </message>
+    <message>
+        <source>Change set no. {id} — {kind} — {status}</source>
+        <translation>Biến động số {id} — {kind} — {status}</translation>
+    </message>
+    <message>
+        <source>parcels {ids}</source>
+        <translation>thửa {ids}</translation>
+    </message>
+    <message>
+        <source>split</source>
+        <translation>tách thửa</translation>
+    </message>
+    <message>
+        <source>merge</source>
+        <translation>hợp thửa</translation>
+    </message>
+    <message>
+        <source>boundary change</source>
+        <translation>sửa ranh giới</translation>
+    </message>
+    <message>
+        <source>new parcel</source>
+        <translation>thửa mới</translation>
+    </message>
+    <message>
+        <source>attributes</source>
+        <translation>thuộc tính</translation>
+    </message>
+    <message>
+        <source>parcel {id}: </source>
+        <translation>thửa {id}: </translation>
+    </message>
+    <message>
+        <source>{n} problem(s) found</source>
+        <translation>Có {n} lỗi</translation>
+    </message>
+    <message>
+        <source>No problems found</source>
+        <translation>Không có lỗi</translation>
+    </message>
+    <message>
+        <source>Not submitted: fix the {n} problem(s) listed first</source>
+        <translation>Chưa trình duyệt: hãy sửa {n} lỗi trong danh sách trước</translation>
+    </message>
+    <message>
+        <source>Change set no. {id} submitted for approval</source>
+        <translation>Biến động số {id} đã trình duyệt</translation>
+    </message>
+    <message>
+        <source>Draw the split line across the parcel; Enter or a double-click finishes</source>
+        <translation>Vẽ đường cắt qua thửa; nhấn Enter hoặc bấm đúp để kết thúc</translation>
+    </message>
+    <message>
+        <source>Split of parcel {id} drafted</source>
+        <translation>Đã lập tách thửa {id}</translation>
+    </message>
+    <message>
+        <source>Not stored: the store found {n} problem(s)</source>
+        <translation>Chưa lưu: cơ sở dữ liệu phát hiện {n} lỗi</translation>
+    </message>
+    <message>
+        <source>Click the parcels to merge (Shift+click adds), then Enter</source>
+        <translation>Bấm chọn các thửa cần hợp (Shift+bấm để thêm), rồi nhấn Enter</translation>
+    </message>
+    <message>
+        <source>Merge of parcels {ids} drafted</source>
+        <translation>Đã lập hợp các thửa {ids}</translation>
+    </message>
+    <message>
+        <source>Select the one parcel to edit first</source>
+        <translation>Hãy chọn một thửa cần sửa trước</translation>
+    </message>
+    <message>
+        <source>Drag a vertex to move it, double-click an edge to add one, Ctrl+click or Delete removes one; Enter saves</source>
+        <translation>Kéo đỉnh để di chuyển, bấm đúp trên cạnh để thêm đỉnh, Ctrl+bấm hoặc phím Delete để xóa đỉnh; Enter để lưu</translation>
+    </message>
+    <message>
+        <source>Boundary change of {n} parcel(s) drafted</source>
+        <translation>Đã lập sửa ranh giới {n} thửa</translation>
+    </message>
+    <message>
+        <source>Click the corners of the new parcel, then Enter</source>
+        <translation>Bấm các góc của thửa mới, rồi nhấn Enter</translation>
+    </message>
+    <message>
+        <source>New parcel drafted</source>
+        <translation>Đã lập thửa mới</translation>
+    </message>
+    <message>
+        <source>Click the points to measure; Enter shows the result</source>
+        <translation>Bấm các điểm cần đo; nhấn Enter để xem kết quả</translation>
+    </message>
+    <message>
+        <source>Start a drawing tool first</source>
+        <translation>Hãy chọn một công cụ vẽ trước</translation>
+    </message>
+    <message>
+        <source>Area {area}, perimeter {length}</source>
+        <translation>Diện tích {area}, chu vi {length}</translation>
+    </message>
+</context>
+<context>
+    <name>EditTools</name>
+    <message>
+        <source>Click at least {n} points, then press Enter</source>
+        <translation>Hãy bấm ít nhất {n} điểm rồi nhấn Enter</translation>
+    </message>
+    <message>
+        <source>Area {area} — perimeter {length}</source>
+        <translation>Diện tích {area} — chu vi {length}</translation>
+    </message>
+    <message>
+        <source>Distance {length}</source>
+        <translation>Khoảng cách {length}</translation>
+    </message>
+    <message>
+        <source>Select at least two parcels (Shift+click), then Enter</source>
+        <translation>Hãy chọn ít nhất hai thửa (Shift+bấm) rồi nhấn Enter</translation>
+    </message>
+    <message>
+        <source>Point at the vertex to move first</source>
+        <translation>Hãy trỏ chuột vào đỉnh cần di chuyển trước</translation>
+    </message>
+</context>
+<context>
     <name>IdleLock</name>
     <message>
         <source>Session locked</source>
@@ -461,7 +727,7 @@
     <name>MapCanvas</name>
     <message>
         <source>Offline — retrying…</source>
-        <extracomment>A press that moved less than this (px) is a click. Delay before fetching after a view change (ms): a burst of wheel notches asks once. Retry after a lost connection: first delay and cap (ms), doubling in between. generation, view, image, {layer id: LayerData}, final, timings</extracomment>
+        <extracomment>A press that moved less than this (px) is a click. Delay before fetching after a view change (ms): a burst of wheel notches asks once. Retry after a lost connection: first delay and cap (ms), doubling in between. Build the identify index on the worker for views up to this many parcels. generation, view, image, {layer id: LayerData}, final, timings The server&apos;s message when it refused the last view (shown on the map).</extracomment>
         <translation>Mất kết nối — đang thử lại…</translation>
     </message>
 </context>
@@ -478,195 +744,6 @@
     <message>
         <source>Map scale: type 1:N and press Enter</source>
         <translation>Tỷ lệ bản đồ: gõ 1:N rồi nhấn Enter</translation>
-    </message>
-</context>
-<context>
-    <name>Password</name>
-    <message>
-        <source>Change password</source>
-        <translation>Đổi mật khẩu</translation>
-    </message>
-    <message>
-        <source>This is your first sign-in, or your password was reset: choose a new password before you continue.</source>
-        <translation>Đây là lần đăng nhập đầu tiên hoặc mật khẩu vừa được cấp lại: hãy đặt mật khẩu mới trước khi tiếp tục.</translation>
-    </message>
-    <message>
-        <source>Choose a new password for {user}.</source>
-        <translation>Đặt mật khẩu mới cho {user}.</translation>
-    </message>
-    <message>
-        <source>More than 8 characters, with upper-case and lower-case letters, a digit and a special character; not containing the user name, not a common password, not one of your last 5.</source>
-        <translation>Dài hơn 8 ký tự, có chữ hoa, chữ thường, chữ số và ký tự đặc biệt; không chứa tên đăng nhập, không phải mật khẩu phổ biến, không trùng 5 mật khẩu gần nhất.</translation>
-    </message>
-    <message>
-        <source>Current password:</source>
-        <translation>Mật khẩu hiện tại:</translation>
-    </message>
-    <message>
-        <source>New password:</source>
-        <translation>Mật khẩu mới:</translation>
-    </message>
-    <message>
-        <source>Repeat the new password:</source>
-        <translation>Nhập lại mật khẩu mới:</translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation>Hủy</translation>
-    </message>
-    <message>
-        <source>Enter the current and the new password.</source>
-        <translation>Hãy nhập mật khẩu hiện tại và mật khẩu mới.</translation>
-    </message>
-    <message>
-        <source>The two new passwords differ.</source>
-        <translation>Hai lần nhập mật khẩu mới không khớp nhau.</translation>
-    </message>
-    <message>
-        <source>The new password must differ from the current one.</source>
-        <translation>Mật khẩu mới phải khác mật khẩu hiện tại.</translation>
-    </message>
-    <message>
-        <source>Changing the password…</source>
-        <translation>Đang đổi mật khẩu…</translation>
-    </message>
-    <message>
-        <source>The current password is wrong.</source>
-        <translation>Mật khẩu hiện tại không đúng.</translation>
-    </message>
-</context>
-<context>
-    <name>SummaryPanel</name>
-    <message>
-        <source>Administrative units</source>
-        <translation>Đơn vị hành chính</translation>
-    </message>
-    <message>
-        <source>Map sheets</source>
-        <translation>Tờ bản đồ</translation>
-    </message>
-    <message>
-        <source>Parcels</source>
-        <translation>Thửa đất</translation>
-    </message>
-    <message>
-        <source>Land users and owners</source>
-        <translation>Chủ sử dụng đất, chủ sở hữu</translation>
-    </message>
-    <message>
-        <source>Certificates</source>
-        <translation>Giấy chứng nhận</translation>
-    </message>
-    <message>
-        <source>Land rights</source>
-        <translation>Quyền sử dụng đất</translation>
-    </message>
-    <message>
-        <source>Mutations</source>
-        <translation>Biến động</translation>
-    </message>
-    <message>
-        <source>Priced road segments</source>
-        <translation>Đoạn đường (bảng giá đất)</translation>
-    </message>
-    <message>
-        <source>Planning zones</source>
-        <translation>Khu vực quy hoạch</translation>
-    </message>
-    <message>
-        <source>Inventory periods</source>
-        <translation>Kỳ thống kê, kiểm kê</translation>
-    </message>
-    <message>
-        <source>Scanned documents</source>
-        <translation>Hồ sơ quét</translation>
-    </message>
-    <message>
-        <source>The map will be shown here</source>
-        <translation>Bản đồ sẽ hiển thị ở đây</translation>
-    </message>
-    <message>
-        <source>The map canvas comes in a later version. This is the store you are connected to.</source>
-        <translation>Khung bản đồ có trong phiên bản sau. Dưới đây là cơ sở dữ liệu đang kết nối.</translation>
-    </message>
-    <message>
-        <source>Reading the store summary…</source>
-        <translation>Đang đọc thông tin cơ sở dữ liệu…</translation>
-    </message>
-    <message>
-        <source>Province</source>
-        <translation>Tỉnh</translation>
-    </message>
-    <message>
-        <source>not set</source>
-        <translation>chưa khai báo</translation>
-    </message>
-    <message>
-        <source>not set yet</source>
-        <translation>chưa khai báo</translation>
-    </message>
-    <message>
-        <source>Coordinate system</source>
-        <translation>Hệ tọa độ</translation>
-    </message>
-    <message>
-        <source>not installed</source>
-        <translation>chưa cài đặt</translation>
-    </message>
-    <message>
-        <source>Store</source>
-        <translation>Cơ sở dữ liệu</translation>
-    </message>
-    <message>
-        <source>{db} on {address} — PostgreSQL {pg}, PostGIS {postgis}</source>
-        <translation>{db} tại {address} — PostgreSQL {pg}, PostGIS {postgis}</translation>
-    </message>
-    <message>
-        <source>Records</source>
-        <translation>Số bản ghi</translation>
-    </message>
-    <message>
-        <source>no LandRec tables in this database yet</source>
-        <translation>cơ sở dữ liệu chưa có bảng nào của LandRec</translation>
-    </message>
-    <message>
-        <source>estimate from the table statistics</source>
-        <translation>ước tính theo thống kê của bảng</translation>
-    </message>
-    <message>
-        <source>Cannot read the store: {error}</source>
-        <translation>Không đọc được cơ sở dữ liệu: {error}</translation>
-    </message>
-</context>
-<context>
-    <name>Totp</name>
-    <message>
-        <source>Two-factor authentication</source>
-        <translation>Xác thực hai lớp</translation>
-    </message>
-    <message>
-        <source>Administrator functions need a second factor. Enter the 6-digit code from your authenticator app.</source>
-        <translation>Chức năng quản trị cần xác thực hai lớp. Hãy nhập mã 6 chữ số trên ứng dụng xác thực của bạn.</translation>
-    </message>
-    <message>
-        <source>Verify</source>
-        <translation>Xác thực</translation>
-    </message>
-    <message>
-        <source>Continue without administration</source>
-        <translation>Tiếp tục, không dùng chức năng quản trị</translation>
-    </message>
-    <message>
-        <source>Enter all 6 digits.</source>
-        <translation>Hãy nhập đủ 6 chữ số.</translation>
-    </message>
-    <message>
-        <source>Checking the code…</source>
-        <translation>Đang kiểm tra mã…</translation>
-    </message>
-    <message>
-        <source>The code is wrong or has expired. Enter the current code.</source>
-        <translation>Mã không đúng hoặc đã hết hạn. Hãy nhập mã hiện tại.</translation>
     </message>
 </context>
 <context>
@@ -941,6 +1018,166 @@
     </message>
 </context>
 <context>
+    <name>Password</name>
+    <message>
+        <source>Change password</source>
+        <translation>Đổi mật khẩu</translation>
+    </message>
+    <message>
+        <source>This is your first sign-in, or your password was reset: choose a new password before you continue.</source>
+        <translation>Đây là lần đăng nhập đầu tiên hoặc mật khẩu vừa được cấp lại: hãy đặt mật khẩu mới trước khi tiếp tục.</translation>
+    </message>
+    <message>
+        <source>Choose a new password for {user}.</source>
+        <translation>Đặt mật khẩu mới cho {user}.</translation>
+    </message>
+    <message>
+        <source>More than 8 characters, with upper-case and lower-case letters, a digit and a special character; not containing the user name, not a common password, not one of your last 5.</source>
+        <translation>Dài hơn 8 ký tự, có chữ hoa, chữ thường, chữ số và ký tự đặc biệt; không chứa tên đăng nhập, không phải mật khẩu phổ biến, không trùng 5 mật khẩu gần nhất.</translation>
+    </message>
+    <message>
+        <source>Current password:</source>
+        <translation>Mật khẩu hiện tại:</translation>
+    </message>
+    <message>
+        <source>New password:</source>
+        <translation>Mật khẩu mới:</translation>
+    </message>
+    <message>
+        <source>Repeat the new password:</source>
+        <translation>Nhập lại mật khẩu mới:</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Hủy</translation>
+    </message>
+    <message>
+        <source>Enter the current and the new password.</source>
+        <translation>Hãy nhập mật khẩu hiện tại và mật khẩu mới.</translation>
+    </message>
+    <message>
+        <source>The two new passwords differ.</source>
+        <translation>Hai lần nhập mật khẩu mới không khớp nhau.</translation>
+    </message>
+    <message>
+        <source>The new password must differ from the current one.</source>
+        <translation>Mật khẩu mới phải khác mật khẩu hiện tại.</translation>
+    </message>
+    <message>
+        <source>Changing the password…</source>
+        <translation>Đang đổi mật khẩu…</translation>
+    </message>
+    <message>
+        <source>The current password is wrong.</source>
+        <translation>Mật khẩu hiện tại không đúng.</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewDialog</name>
+    <message>
+        <source>Review change sets</source>
+        <translation>Duyệt biến động</translation>
+    </message>
+    <message>
+        <source>Submitted change sets</source>
+        <translation>Biến động chờ duyệt</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Làm mới</translation>
+    </message>
+    <message>
+        <source>Red dashed: before; blue: after</source>
+        <translation>Nét đứt đỏ: trước; xanh: sau</translation>
+    </message>
+    <message>
+        <source>Red dashed: the parcels before; blue: the parcels after approval</source>
+        <translation>Nét đứt đỏ: các thửa trước biến động; xanh: các thửa sau khi duyệt</translation>
+    </message>
+    <message>
+        <source>Differences</source>
+        <translation>Thay đổi</translation>
+    </message>
+    <message>
+        <source>Parcel</source>
+        <translation>Thửa</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>Trường</translation>
+    </message>
+    <message>
+        <source>Before</source>
+        <translation>Trước</translation>
+    </message>
+    <message>
+        <source>After</source>
+        <translation>Sau</translation>
+    </message>
+    <message>
+        <source>Validation</source>
+        <translation>Kết quả kiểm tra</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>Ý kiến</translation>
+    </message>
+    <message>
+        <source>Approve</source>
+        <translation>Phê duyệt</translation>
+    </message>
+    <message>
+        <source>Reject</source>
+        <translation>Từ chối</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Đóng</translation>
+    </message>
+    <message>
+        <source>No change set is waiting for approval</source>
+        <translation>Không có biến động nào chờ duyệt</translation>
+    </message>
+    <message>
+        <source>Change set no. {id}: {kind}
+Reason: {reason}
+Dossier: {dossier}
+Drafted by {who} on {when}</source>
+        <translation>Biến động số {id}: {kind}
+Lý do: {reason}
+Số hồ sơ: {dossier}
+Người lập: {who}, lúc {when}</translation>
+    </message>
+    <message>
+        <source>No validation problems</source>
+        <translation>Không có lỗi kiểm tra</translation>
+    </message>
+    <message>
+        <source>new</source>
+        <translation>mới</translation>
+    </message>
+    <message>
+        <source>Area</source>
+        <translation>Diện tích</translation>
+    </message>
+    <message>
+        <source>Land use</source>
+        <translation>Loại đất</translation>
+    </message>
+    <message>
+        <source>Change set no. {id} approved; new parcels: {ids}</source>
+        <translation>Đã duyệt biến động số {id}; thửa mới: {ids}</translation>
+    </message>
+    <message>
+        <source>Give the reason of the rejection</source>
+        <translation>Hãy nhập lý do từ chối</translation>
+    </message>
+    <message>
+        <source>Change set no. {id} rejected</source>
+        <translation>Đã từ chối biến động số {id}</translation>
+    </message>
+</context>
+<context>
     <name>SearchPanel</name>
     <message>
         <source>Owner</source>
@@ -986,11 +1223,139 @@
         <source>Search failed: %1</source>
         <translation>Tìm kiếm lỗi: %1</translation>
     </message>
-    <message numerus="yes">
-        <source>%n result(s)</source>
-        <translation>
-            <numerusform>%n kết quả</numerusform>
-        </translation>
+</context>
+<context>
+    <name>SummaryPanel</name>
+    <message>
+        <source>Administrative units</source>
+        <translation>Đơn vị hành chính</translation>
+    </message>
+    <message>
+        <source>Map sheets</source>
+        <translation>Tờ bản đồ</translation>
+    </message>
+    <message>
+        <source>Parcels</source>
+        <translation>Thửa đất</translation>
+    </message>
+    <message>
+        <source>Land users and owners</source>
+        <translation>Chủ sử dụng đất, chủ sở hữu</translation>
+    </message>
+    <message>
+        <source>Certificates</source>
+        <translation>Giấy chứng nhận</translation>
+    </message>
+    <message>
+        <source>Land rights</source>
+        <translation>Quyền sử dụng đất</translation>
+    </message>
+    <message>
+        <source>Mutations</source>
+        <translation>Biến động</translation>
+    </message>
+    <message>
+        <source>Priced road segments</source>
+        <translation>Đoạn đường (bảng giá đất)</translation>
+    </message>
+    <message>
+        <source>Planning zones</source>
+        <translation>Khu vực quy hoạch</translation>
+    </message>
+    <message>
+        <source>Inventory periods</source>
+        <translation>Kỳ thống kê, kiểm kê</translation>
+    </message>
+    <message>
+        <source>Scanned documents</source>
+        <translation>Hồ sơ quét</translation>
+    </message>
+    <message>
+        <source>The map will be shown here</source>
+        <translation>Bản đồ sẽ hiển thị ở đây</translation>
+    </message>
+    <message>
+        <source>The map canvas comes in a later version. This is the store you are connected to.</source>
+        <translation>Khung bản đồ có trong phiên bản sau. Dưới đây là cơ sở dữ liệu đang kết nối.</translation>
+    </message>
+    <message>
+        <source>Reading the store summary…</source>
+        <translation>Đang đọc thông tin cơ sở dữ liệu…</translation>
+    </message>
+    <message>
+        <source>Province</source>
+        <translation>Tỉnh</translation>
+    </message>
+    <message>
+        <source>not set</source>
+        <translation>chưa khai báo</translation>
+    </message>
+    <message>
+        <source>not set yet</source>
+        <translation>chưa khai báo</translation>
+    </message>
+    <message>
+        <source>Coordinate system</source>
+        <translation>Hệ tọa độ</translation>
+    </message>
+    <message>
+        <source>not installed</source>
+        <translation>chưa cài đặt</translation>
+    </message>
+    <message>
+        <source>Store</source>
+        <translation>Cơ sở dữ liệu</translation>
+    </message>
+    <message>
+        <source>{db} on {address} — PostgreSQL {pg}, PostGIS {postgis}</source>
+        <translation>{db} tại {address} — PostgreSQL {pg}, PostGIS {postgis}</translation>
+    </message>
+    <message>
+        <source>Records</source>
+        <translation>Số bản ghi</translation>
+    </message>
+    <message>
+        <source>no LandRec tables in this database yet</source>
+        <translation>cơ sở dữ liệu chưa có bảng nào của LandRec</translation>
+    </message>
+    <message>
+        <source>estimate from the table statistics</source>
+        <translation>ước tính theo thống kê của bảng</translation>
+    </message>
+    <message>
+        <source>Cannot read the store: {error}</source>
+        <translation>Không đọc được cơ sở dữ liệu: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>Totp</name>
+    <message>
+        <source>Two-factor authentication</source>
+        <translation>Xác thực hai lớp</translation>
+    </message>
+    <message>
+        <source>Administrator functions need a second factor. Enter the 6-digit code from your authenticator app.</source>
+        <translation>Chức năng quản trị cần xác thực hai lớp. Hãy nhập mã 6 chữ số trên ứng dụng xác thực của bạn.</translation>
+    </message>
+    <message>
+        <source>Verify</source>
+        <translation>Xác thực</translation>
+    </message>
+    <message>
+        <source>Continue without administration</source>
+        <translation>Tiếp tục, không dùng chức năng quản trị</translation>
+    </message>
+    <message>
+        <source>Enter all 6 digits.</source>
+        <translation>Hãy nhập đủ 6 chữ số.</translation>
+    </message>
+    <message>
+        <source>Checking the code…</source>
+        <translation>Đang kiểm tra mã…</translation>
+    </message>
+    <message>
+        <source>The code is wrong or has expired. Enter the current code.</source>
+        <translation>Mã không đúng hoặc đã hết hạn. Hãy nhập mã hiện tại.</translation>
     </message>
 </context>
 </TS>
