@@ -1,0 +1,1004 @@
+"""Qt views of the scanned-dossier subsystem (imported only when a command is used).
+
+* :class:`DossierViewer` — thumbnail strip, page navigation, zoom (fit width, fit page,
+  wheel, 1:1), rotate, pan, brightness/contrast, print and export of a page range. The file
+  arrives on a loader thread (stored page renditions first, then the chunks in order: a
+  TIFF's page 1 shows as soon as its bytes are in), pages are decoded and levelled on a
+  render thread, and the bounded local cache makes a reopen instant.
+* :class:`AttachDialog` — attach scans to the selected parcel, a certificate or a change set.
+* :class:`BatchImportDialog` — a folder of scans named by the import convention, with a
+  report of unmatched and duplicate files.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate, QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.dossier import formats
+from app.dossier.store import DocumentCache, DossierStore, UploadCancelled, shared_cache
+from app.dossier.viewer_model import ViewerModel, parse_page_range
+from app.plugin import AppContext, Text
+
+T_VIEWER = Text("Xem hồ sơ quét", "Scanned document viewer")
+T_LOADING = Text("Đang tải hồ sơ… {done}/{total} kB", "Loading… {done}/{total} kB")
+T_READY = Text("Trang {page}/{pages} · {name}", "Page {page}/{pages} · {name}")
+T_CACHED = Text(" (bản lưu trên máy)", " (from the local cache)")
+T_FAILED = Text("Không mở được hồ sơ: {error}", "Cannot open the document: {error}")
+T_PREV = Text("Trang trước", "Previous page")
+T_NEXT = Text("Trang sau", "Next page")
+T_FIT_W = Text("Vừa chiều rộng", "Fit width")
+T_FIT_P = Text("Vừa trang", "Fit page")
+T_ACTUAL = Text("1:1", "1:1")
+T_ROT_L = Text("Xoay trái", "Rotate left")
+T_ROT_R = Text("Xoay phải", "Rotate right")
+T_BRIGHT = Text("Độ sáng", "Brightness")
+T_CONTRAST = Text("Tương phản", "Contrast")
+T_PRINT = Text("In…", "Print…")
+T_EXPORT = Text("Xuất trang…", "Export pages…")
+T_RANGE = Text("Trang cần xuất (ví dụ 1-3, 5):", "Pages to export (e.g. 1-3, 5):")
+T_EXPORTED = Text("Đã xuất {n} trang ra {path}", "Exported {n} pages to {path}")
+T_NO_DOC = Text("Chưa chọn hồ sơ nào", "No document selected")
+T_NEED_PARCEL = Text(
+    "Hãy chọn một thửa đất trên bản đồ trước.", "Select a parcel on the map first."
+)
+T_DOCS_OF = Text("Hồ sơ quét của thửa {parcel}", "Scanned documents of parcel {parcel}")
+T_ATTACH = Text("Gắn hồ sơ quét", "Attach scanned documents")
+T_FILES = Text("Chọn tệp…", "Choose files…")
+T_UPLOAD = Text("Tải lên", "Upload")
+T_CANCEL = Text("Dừng", "Stop")
+T_UPLOADED = Text("Đã lưu {n} tệp (mã hồ sơ {ids})", "Stored {n} files (document ids {ids})")
+T_STOPPED = Text("Đã dừng; lần sau sẽ tải tiếp từ khối đã lưu.", "Stopped; the next try resumes.")
+T_IMPORT = Text("Nhập hồ sơ quét theo thư mục", "Import a folder of scans")
+T_FOLDER = Text("Chọn thư mục…", "Choose folder…")
+T_PATTERN = Text("Mẫu tên tệp", "File name pattern")
+T_START = Text("Nhập", "Import")
+
+DOC_TYPES = (
+    ("giay_chung_nhan", Text("Giấy chứng nhận", "Certificate")),
+    ("don_dang_ky", Text("Đơn đăng ký", "Application")),
+    ("hop_dong", Text("Hợp đồng", "Contract")),
+    ("ban_ve", Text("Bản vẽ", "Drawing")),
+    ("quyet_dinh", Text("Quyết định", "Decision")),
+    ("trich_luc", Text("Trích lục", "Cadastral extract")),
+    ("khac", Text("Khác", "Other")),
+)
+CLASSES = (
+    ("noi_bo", Text("Nội bộ", "Internal")),
+    ("cong_khai", Text("Công khai", "Public")),
+    ("han_che", Text("Hạn chế", "Restricted")),
+)
+
+
+def pil_to_qimage(im) -> QImage:
+    """A deep copy, so the QImage outlives the Pillow buffer (safe on any thread)."""
+    if im.mode == "1":
+        im = im.convert("L")
+    if im.mode == "L":
+        fmt, bpp = QImage.Format.Format_Grayscale8, 1
+    else:
+        im = im.convert("RGB")
+        fmt, bpp = QImage.Format.Format_RGB888, 3
+    data = im.tobytes()
+    return QImage(data, im.width, im.height, im.width * bpp, fmt).copy()
+
+
+def qimage_to_pil(img: QImage):
+    from PIL import Image
+
+    img = img.convertToFormat(QImage.Format.Format_Grayscale8)
+    ptr = img.constBits()
+    raw = bytes(ptr)[: img.bytesPerLine() * img.height()]
+    return Image.frombytes("L", (img.width(), img.height()), raw, "raw", "L", img.bytesPerLine())
+
+
+# --- the page canvas -----------------------------------------------------------------------
+class PageView(QWidget):
+    """Draws the current page at the model's zoom; wheel zooms, dragging pans."""
+
+    zoomed = Signal()
+
+    def __init__(self, model: ViewerModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dossierPage")
+        self.model = model
+        self.image: QImage | None = None
+        self._drag: QPointF | None = None
+        self.setMinimumSize(200, 200)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def set_image(self, image: QImage | None) -> None:
+        self.image = image
+        self.update()
+
+    def scale(self) -> float:
+        if self.image is None:
+            return 1.0
+        # The image is already rotated: size it as it is.
+        m = self.model
+        rot, m.rotation = m.rotation, 0
+        try:
+            return m.effective_scale(
+                self.image.width(), self.image.height(), self.width(), self.height()
+            )
+        finally:
+            m.rotation = rot
+
+    def shown_size(self) -> tuple[int, int]:
+        if self.image is None:
+            return 0, 0
+        s = self.scale()
+        return round(self.image.width() * s), round(self.image.height() * s)
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), Qt.GlobalColor.darkGray)
+        if self.image is not None:
+            w, h = self.shown_size()
+            x = max(0, (self.width() - w) // 2) - (self.model.pan_x if w > self.width() else 0)
+            y = max(0, (self.height() - h) // 2) - (self.model.pan_y if h > self.height() else 0)
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < 1)
+            p.drawImage(QRectF(x, y, w, h), self.image)
+        p.end()
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.model.zoom_wheel(steps, self.scale())
+            self.zoomed.emit()
+            self.update()
+
+    def mousePressEvent(self, event) -> None:
+        self._drag = event.position()
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._drag is None:
+            return
+        d = event.position() - self._drag
+        self._drag = event.position()
+        w, h = self.shown_size()
+        self.model.pan(d.x(), d.y(), w, h, self.width(), self.height())
+        self.update()
+
+    def mouseReleaseEvent(self, _event) -> None:
+        self._drag = None
+
+
+# --- loading and rendering off the UI thread ----------------------------------------------
+class _Signals(QObject):
+    thumbs = Signal(object)  # list[(page, QImage)]
+    early_page = Signal(object)  # QImage of page 1 (rendition or decoded from a prefix)
+    progress = Signal(int, int)
+    loaded = Signal(object, object, bool)  # info, bytes, from_cache
+    failed = Signal(str)
+    rendered = Signal(int, object)  # generation, QImage
+
+
+class DossierViewer(QWidget):
+    """The viewer. ``open_document(dsn, id)`` reads from the store; ``show_bytes`` shows a
+    local file (the attach dialog's preview, tests)."""
+
+    def __init__(
+        self, lang: str = "vi", cache: DocumentCache | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("dossierViewer")
+        self.lang = lang
+        self.cache = cache
+        self.model = ViewerModel()
+        self.doc: formats.Document | None = None
+        self.info: dict[str, Any] = {}
+        self.data: bytes | None = None
+        self.from_cache = False
+        self.timings: dict[str, float] = {}
+        self._sig = _Signals()
+        self._sig.thumbs.connect(self._on_thumbs)
+        self._sig.early_page.connect(self._on_early_page)
+        self._sig.progress.connect(self._on_progress)
+        self._sig.loaded.connect(self._on_loaded)
+        self._sig.failed.connect(self._on_failed)
+        self._sig.rendered.connect(self._on_rendered)
+        self._generation = 0
+        self._shown_generation = -1
+        self._load_generation = 0
+        self._pages: OrderedDict[int, Any] = OrderedDict()  # decoded pages (PIL), LRU
+        self._render_lock = threading.Lock()
+        self._build()
+
+    def t(self, text: Text) -> str:
+        return text.get(self.lang)
+
+    def _button(self, bar: QHBoxLayout, text: Text, slot: Callable[[], None], name: str):
+        b = QToolButton()
+        b.setText(self.t(text))
+        b.setToolTip(self.t(text))
+        b.setObjectName(name)
+        b.clicked.connect(slot)
+        bar.addWidget(b)
+        return b
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self._button(bar, T_PREV, self.previous_page, "prevPage")
+        self.page_spin = QSpinBox()
+        self.page_spin.setObjectName("pageSpin")
+        self.page_spin.setRange(1, 1)
+        self.page_spin.valueChanged.connect(lambda v: self.go_to(v - 1))
+        bar.addWidget(self.page_spin)
+        self.page_total = QLabel("/ 0")
+        bar.addWidget(self.page_total)
+        self._button(bar, T_NEXT, self.next_page, "nextPage")
+        self._button(bar, T_FIT_W, self.fit_width, "fitWidth")
+        self._button(bar, T_FIT_P, self.fit_page, "fitPage")
+        self._button(bar, T_ACTUAL, self.actual_size, "actualSize")
+        self._button(bar, T_ROT_L, lambda: self.rotate(False), "rotateLeft")
+        self._button(bar, T_ROT_R, lambda: self.rotate(True), "rotateRight")
+        bar.addWidget(QLabel(self.t(T_BRIGHT)))
+        self.brightness = QSlider(Qt.Orientation.Horizontal)
+        self.brightness.setObjectName("brightness")
+        self.contrast = QSlider(Qt.Orientation.Horizontal)
+        self.contrast.setObjectName("contrast")
+        for s in (self.brightness, self.contrast):
+            s.setRange(-100, 100)
+            s.setFixedWidth(90)
+            s.valueChanged.connect(self._levels_changed)
+        bar.addWidget(self.brightness)
+        bar.addWidget(QLabel(self.t(T_CONTRAST)))
+        bar.addWidget(self.contrast)
+        self._button(bar, T_PRINT, self.print_dialog, "print")
+        self._button(bar, T_EXPORT, self.export_dialog, "export")
+        bar.addStretch(1)
+        layout.addLayout(bar)
+
+        split = QSplitter()
+        self.thumbs = QListWidget()
+        self.thumbs.setObjectName("thumbnails")
+        self.thumbs.setIconSize(QSize(96, 128))
+        self.thumbs.setMaximumWidth(150)
+        self.thumbs.currentRowChanged.connect(lambda r: r >= 0 and self.go_to(r))
+        split.addWidget(self.thumbs)
+        self.view = PageView(self.model)
+        self.view.zoomed.connect(self._update_status)
+        split.addWidget(self.view)
+        split.setStretchFactor(1, 1)
+        layout.addWidget(split, 1)
+        self.status = QLabel(self.t(T_NO_DOC))
+        self.status.setObjectName("dossierStatus")
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        row.addWidget(self.progress)
+        layout.addLayout(row)
+
+    # -- opening -------------------------------------------------------------------------
+    def open_document(self, dsn: str, document_id: int) -> None:
+        """Read on a loader thread: renditions first, then the file (cache or store)."""
+        import time
+
+        self._reset()
+        gen = self._load_generation
+        t0 = time.perf_counter()
+        self.timings = {"start": t0}
+        sig = self._sig
+        cache = self.cache if self.cache is not None else shared_cache()
+
+        def work() -> None:
+            try:
+                with DossierStore.connect(dsn) as st:
+                    info = st.info(document_id)
+                    if not info.get("has_file"):
+                        raise formats.DossierFileError(
+                            f"Hồ sơ {document_id} chưa có bản quét (chỉ có thông tin)"
+                        )
+                    if not info.get("may_read_bytes", True):
+                        raise formats.DossierFileError(
+                            f"Hồ sơ quét {document_id} thuộc loại hạn chế: tài khoản không "
+                            "có quyền xem nội dung"
+                        )
+                    cached = cache.get(info["sha256"])
+                    if cached is not None:
+                        sig.loaded.emit(info, cached, True)
+                        return
+                    if info["media_type"] == formats.PDF and info.get("previews"):
+                        # pdfium needs the whole PDF: page 1's rendition comes first.
+                        first = st.previews(document_id, "screen", 1, 1)
+                        if first and gen == self._load_generation:
+                            sig.early_page.emit(_png_qimage(first[0][3]))
+                    shown = [False]
+
+                    def on_bytes(buf: bytearray) -> None:
+                        sig.progress.emit(len(buf), int(info["byte_size"]))
+                        if not shown[0] and info["media_type"] != formats.PDF:
+                            page = formats.first_page_from_prefix(bytes(buf), info["media_type"])
+                            if page is not None:
+                                shown[0] = True
+                                sig.early_page.emit(pil_to_qimage(page))
+                        if gen != self._load_generation:
+                            raise UploadCancelled
+
+                    data = st.read_file(document_id, info, on_bytes)
+                    cache.put(info["sha256"], data, info.get("classification") == "han_che")
+                    thumbs = st.previews(document_id, "thumb")
+                    sig.thumbs.emit([(p, _png_qimage(d)) for p, _w, _h, d in thumbs])
+                    sig.loaded.emit(info, data, False)
+            except UploadCancelled:
+                return
+            except Exception as exc:
+                sig.failed.emit(str(exc))
+
+        threading.Thread(target=work, name="dossier-load", daemon=True).start()
+
+    def show_bytes(self, data: bytes, name: str = "", media_type: str | None = None) -> None:
+        self._reset()
+        info = {"original_name": name, "media_type": media_type or formats.detect(data[:16])}
+        self._on_loaded(info, data, False)
+
+    def _reset(self) -> None:
+        self._generation += 1
+        self._load_generation += 1
+        self.doc = None
+        self.data = None
+        self._pages.clear()
+        self.thumbs.clear()
+        self.model = ViewerModel(mode=self.model.mode)
+        self.view.model = self.model
+        self.view.set_image(None)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setVisible(True)
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.status.setText(self.t(T_LOADING).format(done=done // 1024, total=total // 1024))
+
+    def _on_early_page(self, image: QImage) -> None:
+        import time
+
+        if self.doc is None:  # the real page may already be there
+            self.timings.setdefault("first_page", time.perf_counter())
+            self.view.set_image(image)
+
+    def _on_thumbs(self, items: list) -> None:
+        if self.thumbs.count():
+            return
+        for page, img in items:
+            it = QListWidgetItem(QIcon(QPixmap.fromImage(img)), str(page))
+            self.thumbs.addItem(it)
+
+    def _on_failed(self, message: str) -> None:
+        self.progress.setVisible(False)
+        self.status.setText(self.t(T_FAILED).format(error=message))
+
+    def _on_loaded(self, info: dict, data: bytes, from_cache: bool) -> None:
+        import time
+
+        self.progress.setVisible(False)
+        try:
+            doc = formats.open_document(data, info.get("media_type"), info.get("original_name", ""))
+        except formats.DossierFileError as exc:
+            self._on_failed(str(exc))
+            return
+        self.info, self.data, self.doc, self.from_cache = info, data, doc, from_cache
+        self.model.page_count = doc.page_count
+        self.model.page = 0
+        self.page_spin.blockSignals(True)
+        self.page_spin.setRange(1, doc.page_count)
+        self.page_spin.setValue(1)
+        self.page_spin.blockSignals(False)
+        self.page_total.setText(f"/ {doc.page_count}")
+        self.timings["loaded"] = time.perf_counter()
+        if not self.thumbs.count():
+            self._render_thumbs_locally()
+        self._render()
+
+    def _render_thumbs_locally(self) -> None:
+        doc, gen, sig = self.doc, self._load_generation, self._sig
+
+        def work() -> None:
+            items = []
+            for i in range(doc.page_count):
+                if gen != self._load_generation:
+                    return
+                with self._render_lock:
+                    im = doc.page(i, 0.1 if isinstance(doc, formats.PdfDocument) else 1.0)
+                im = im.convert("L") if im.mode in ("1", "L") else im.convert("RGB")
+                im.thumbnail((formats.THUMB_PX, formats.THUMB_PX))
+                items.append((i + 1, pil_to_qimage(im)))
+            sig.thumbs.emit(items)
+
+        threading.Thread(target=work, name="dossier-thumbs", daemon=True).start()
+
+    # -- rendering (render thread) ------------------------------------------------------
+    def _render(self) -> None:
+        if self.doc is None:
+            return
+        self._generation += 1
+        gen = self._generation
+        doc, page = self.doc, self.model.page
+        model = ViewerModel(**vars(self.model))  # a snapshot for the thread
+
+        def work() -> None:
+            try:
+                with self._render_lock:
+                    im = self._pages.get(page)
+                    if im is None:
+                        im = doc.page(page)
+                        self._pages[page] = im
+                        while len(self._pages) > 6:
+                            self._pages.popitem(last=False)
+                    else:
+                        self._pages.move_to_end(page)
+                img = pil_to_qimage(model.apply(im))
+            except Exception as exc:
+                self._sig.failed.emit(str(exc))
+                return
+            self._sig.rendered.emit(gen, img)
+
+        threading.Thread(target=work, name="dossier-render", daemon=True).start()
+
+    def _on_rendered(self, gen: int, image: QImage) -> None:
+        import time
+
+        if gen != self._generation:
+            return  # a newer request is on its way
+        self._shown_generation = gen
+        self.timings.setdefault("first_page", time.perf_counter())
+        self.timings["rendered"] = time.perf_counter()
+        self.view.set_image(image)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        if self.doc is None:
+            return
+        name = self.info.get("original_name") or ""
+        text = self.t(T_READY).format(
+            page=self.model.page + 1, pages=self.doc.page_count, name=name
+        )
+        if self.from_cache:
+            text += self.t(T_CACHED)
+        self.status.setText(f"{text} · {round(self.view.scale() * 100)} %")
+
+    # -- commands ------------------------------------------------------------------------
+    def go_to(self, page: int) -> None:
+        if self.model.go(page):
+            self.page_spin.blockSignals(True)
+            self.page_spin.setValue(self.model.page + 1)
+            self.page_spin.blockSignals(False)
+            self.thumbs.blockSignals(True)
+            self.thumbs.setCurrentRow(self.model.page)
+            self.thumbs.blockSignals(False)
+            self._render()
+
+    def next_page(self) -> None:
+        self.go_to(self.model.page + 1)
+
+    def previous_page(self) -> None:
+        self.go_to(self.model.page - 1)
+
+    def fit_width(self) -> None:
+        self.model.fit_width()
+        self.view.update()
+        self._update_status()
+
+    def fit_page(self) -> None:
+        self.model.fit_page()
+        self.view.update()
+        self._update_status()
+
+    def actual_size(self) -> None:
+        self.model.actual_size()
+        self.view.update()
+        self._update_status()
+
+    def rotate(self, clockwise: bool = True) -> None:
+        self.model.rotate(clockwise)
+        self._render()
+
+    def _levels_changed(self) -> None:
+        self.model.set_levels(self.brightness.value(), self.contrast.value())
+        self._render()
+
+    def page_images(self, pages: list[int]) -> list:
+        """Pages (0-based) as Pillow images with the current rotation and levels."""
+        assert self.doc is not None
+        out = []
+        for i in pages:
+            with self._render_lock:
+                im = self.doc.page(i)
+            out.append(self.model.apply(im))
+        return out
+
+    def export_pages(self, pages: list[int], path: str | Path) -> Path:
+        """Write pages to a PDF (or a multi-page TIFF when the name says .tif)."""
+        path = Path(path)
+        images = [
+            im.convert("L") if im.mode in ("1", "L") else im for im in self.page_images(pages)
+        ]
+        if path.suffix.lower() in (".tif", ".tiff"):
+            bilevel = [im.convert("1") for im in images]
+            bilevel[0].save(
+                path, "TIFF", compression="group4", save_all=True, append_images=bilevel[1:]
+            )
+        else:
+            images[0].save(path, "PDF", save_all=True, append_images=images[1:], resolution=150)
+        self._report("EXPORT", {"pages": [p + 1 for p in pages], "file": path.name})
+        return path
+
+    def print_pages(self, printer, pages: list[int]) -> int:
+        """Paint pages on a QPrinter (a real printer, or a PDF file in tests)."""
+        painter = QPainter()
+        if not painter.begin(printer):
+            raise RuntimeError("printer")
+        try:
+            for n, im in enumerate(self.page_images(pages)):
+                if n:
+                    printer.newPage()
+                img = pil_to_qimage(im)
+                area = painter.viewport()
+                size = img.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+                painter.drawImage(QRectF(0, 0, size.width(), size.height()), img)
+        finally:
+            painter.end()
+        self._report("PRINT", {"pages": [p + 1 for p in pages]})
+        return len(pages)
+
+    def _report(self, action: str, detail: dict) -> None:
+        """Exports and prints of a stored document go to the audit log (best effort)."""
+        dsn = getattr(self, "dsn", None)
+        doc_id = self.info.get("id")
+        if not dsn or doc_id is None:
+            return
+
+        def work() -> None:
+            import json
+
+            import psycopg
+
+            try:
+                with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute(
+                        "SELECT audit.log_event(%s, %s, %s::jsonb)",
+                        (action, f"doc.document:{doc_id}", json.dumps(detail)),
+                    )
+            except Exception:  # the action itself succeeded
+                pass
+
+        threading.Thread(target=work, daemon=True).start()
+
+    def _ask_range(self) -> list[int] | None:
+        if self.doc is None:
+            return None
+        text, ok = QInputDialog.getText(
+            self, self.t(T_EXPORT), self.t(T_RANGE), text=f"1-{self.doc.page_count}"
+        )
+        if not ok:
+            return None
+        try:
+            return parse_page_range(text, self.doc.page_count)
+        except ValueError as exc:
+            QMessageBox.warning(self, self.t(T_EXPORT), str(exc))
+            return None
+
+    def export_dialog(self) -> None:
+        pages = self._ask_range()
+        if pages is None:
+            return
+        stem = Path(self.info.get("original_name") or "ho_so").stem
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.t(T_EXPORT), f"{stem}_trang.pdf", "PDF (*.pdf);;TIFF (*.tif)"
+        )
+        if path:
+            self.export_pages(pages, path)
+            self.status.setText(self.t(T_EXPORTED).format(n=len(pages), path=path))
+
+    def print_dialog(self) -> None:
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        pages = self._ask_range()
+        if pages is None:
+            return
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        if QPrintDialog(printer, self).exec() == QDialog.DialogCode.Accepted:
+            self.print_pages(printer, pages)
+
+
+def _png_qimage(data: bytes) -> QImage:
+    img = QImage()
+    img.loadFromData(data)
+    return img
+
+
+# --- a window with the documents of a parcel + the viewer ----------------------------------
+class DocumentsWindow(QDialog):
+    """The documents of one record on the left, the viewer on the right."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        parcel_id: int | None = None,
+        document_id: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent or ctx.window)
+        self.setObjectName("dossierWindow")
+        self.ctx = ctx
+        self.setWindowTitle(ctx.text(T_VIEWER))
+        self.resize(1100, 800)
+        layout = QHBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("documentList")
+        self.list.setMaximumWidth(260)
+        layout.addWidget(self.list)
+        self.viewer = DossierViewer(ctx.lang)
+        self.viewer.dsn = ctx.dsn
+        layout.addWidget(self.viewer, 1)
+        self.list.currentItemChanged.connect(self._pick)
+        if parcel_id is not None:
+            self.setWindowTitle(ctx.text(T_DOCS_OF).format(parcel=parcel_id))
+            dsn = ctx.dsn
+
+            def load() -> list[dict]:
+                with DossierStore.connect(dsn) as st:
+                    return st.list_documents(parcel_id=parcel_id)
+
+            ctx.run_in_background(load, self._fill, lambda e: self.viewer._on_failed(str(e)))
+        if document_id is not None:
+            self.viewer.open_document(ctx.dsn, document_id)
+
+    def _fill(self, docs: list[dict]) -> None:
+        labels = dict((k, t.get(self.ctx.lang)) for k, t in DOC_TYPES)
+        for d in docs:
+            text = f"{labels.get(d['doc_type'], d['doc_type'])} {d.get('number') or ''}".strip()
+            if d.get("superseded_by"):
+                text += f" (v{d['version']}, đã thay)"
+            if not d.get("has_file"):
+                text += " —"
+            it = QListWidgetItem(text)
+            it.setData(Qt.ItemDataRole.UserRole, d["id"])
+            self.list.addItem(it)
+        if docs:
+            self.list.setCurrentRow(0)
+
+    def _pick(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.viewer.open_document(self.ctx.dsn, int(item.data(Qt.ItemDataRole.UserRole)))
+
+
+# --- attach ---------------------------------------------------------------------------------
+def _combo(items, lang: str) -> QComboBox:
+    c = QComboBox()
+    for key, text in items:
+        c.addItem(text.get(lang), key)
+    return c
+
+
+class AttachDialog(QDialog):
+    """Upload files and attach them to one record (parcel, certificate or change set)."""
+
+    def __init__(self, ctx: AppContext, link: dict[str, int], parent: QWidget | None = None):
+        super().__init__(parent or ctx.window)
+        self.setObjectName("dossierAttach")
+        self.ctx = ctx
+        self.link = link
+        self.files: list[str] = []
+        self.result_ids: list[int] = []
+        self._cancel = threading.Event()
+        self.setWindowTitle(ctx.text(T_ATTACH))
+        form = QFormLayout(self)
+        what = ", ".join(f"{k.removesuffix('_id')} {v}" for k, v in link.items())
+        form.addRow(QLabel(what))
+        pick = QPushButton(ctx.text(T_FILES))
+        pick.clicked.connect(self._pick)
+        self.file_label = QLabel("—")
+        form.addRow(pick, self.file_label)
+        self.doc_type = _combo(DOC_TYPES, ctx.lang)
+        form.addRow(Text("Loại hồ sơ", "Type").get(ctx.lang), self.doc_type)
+        self.number = QLineEdit()
+        form.addRow(Text("Số hiệu", "Number").get(ctx.lang), self.number)
+        self.issued = QDateEdit(QDate.currentDate())
+        self.issued.setDisplayFormat("dd/MM/yyyy")
+        self.issued.setCalendarPopup(True)
+        form.addRow(Text("Ngày ban hành", "Issued on").get(ctx.lang), self.issued)
+        self.issuer = QLineEdit()
+        form.addRow(Text("Cơ quan ban hành", "Issuer").get(ctx.lang), self.issuer)
+        self.classification = _combo(CLASSES, ctx.lang)
+        form.addRow(Text("Phân loại", "Classification").get(ctx.lang), self.classification)
+        self.progress = QProgressBar()
+        form.addRow(self.progress)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        form.addRow(self.status)
+        self.buttons = QDialogButtonBox()
+        self.upload_button = self.buttons.addButton(
+            ctx.text(T_UPLOAD), QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.stop_button = self.buttons.addButton(
+            ctx.text(T_CANCEL), QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.upload_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self._stop)
+        form.addRow(self.buttons)
+
+    def _pick(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, self.ctx.text(T_FILES), "", "Scans (*.tif *.tiff *.pdf *.png *.jpg *.jpeg)"
+        )
+        self.set_files(files)
+
+    def set_files(self, files: list[str]) -> None:
+        self.files = list(files)
+        self.file_label.setText(", ".join(Path(f).name for f in files) or "—")
+
+    def _stop(self) -> None:
+        if self.upload_button.isEnabled():
+            self.reject()
+        else:
+            self._cancel.set()
+
+    def meta(self, name: str) -> dict[str, Any]:
+        return {
+            "doc_type": self.doc_type.currentData(),
+            "number": self.number.text().strip() or None,
+            "issued_on": self.issued.date().toString("yyyy-MM-dd"),
+            "issuer": self.issuer.text().strip() or None,
+            "classification": self.classification.currentData(),
+            "original_name": name,
+        }
+
+    def start(self) -> None:
+        if not self.files:
+            return
+        self.upload_button.setEnabled(False)
+        self._cancel.clear()
+        dsn, files, link = self.ctx.dsn, list(self.files), dict(self.link)
+        metas = {f: self.meta(Path(f).name) for f in files}
+        sig = _Signals()
+        sig.progress.connect(
+            lambda d, t: (self.progress.setRange(0, max(1, t)), self.progress.setValue(d))
+        )
+        self._sig = sig  # keep it alive
+
+        def work() -> list[int]:
+            ids = []
+            with DossierStore.connect(dsn) as st:
+                for f in files:
+                    res = st.upload(f, progress=sig.progress.emit, cancelled=self._cancel.is_set)
+                    ids.append(st.create_document(res.sha256, metas[f], [link]))
+            return ids
+
+        def done(ids: list[int]) -> None:
+            self.result_ids = ids
+            self.status.setText(
+                self.ctx.text(T_UPLOADED).format(n=len(ids), ids=", ".join(map(str, ids)))
+            )
+            self.upload_button.setEnabled(True)
+
+        def failed(exc: BaseException) -> None:
+            self.upload_button.setEnabled(True)
+            if isinstance(exc, UploadCancelled):
+                self.status.setText(self.ctx.text(T_STOPPED))
+            else:
+                self.status.setText(str(exc))
+
+        self.ctx.run_in_background(work, done, failed)
+
+
+# --- batch import -----------------------------------------------------------------------------
+class BatchImportDialog(QDialog):
+    """Import a folder named by the convention; report unmatched and duplicate files."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        from app.dossier.naming import DEFAULT_PATTERN
+
+        super().__init__(parent or ctx.window)
+        self.setObjectName("dossierImport")
+        self.ctx = ctx
+        self.folder: Path | None = None
+        self.report_text = ""
+        self.setWindowTitle(ctx.text(T_IMPORT))
+        self.resize(700, 500)
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        pick = QPushButton(ctx.text(T_FOLDER))
+        pick.clicked.connect(self._pick)
+        self.folder_label = QLabel("—")
+        row.addWidget(pick)
+        row.addWidget(self.folder_label, 1)
+        layout.addLayout(row)
+        form = QFormLayout()
+        self.pattern = QLineEdit(DEFAULT_PATTERN)
+        self.pattern.setObjectName("pattern")
+        form.addRow(ctx.text(T_PATTERN), self.pattern)
+        self.classification = _combo(CLASSES, ctx.lang)
+        form.addRow(Text("Phân loại", "Classification").get(ctx.lang), self.classification)
+        layout.addLayout(form)
+        self.progress = QProgressBar()
+        layout.addWidget(self.progress)
+        self.report = QPlainTextEdit()
+        self.report.setObjectName("importReport")
+        self.report.setReadOnly(True)
+        layout.addWidget(self.report, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.start_button = buttons.addButton(
+            ctx.text(T_START), QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.start_button.clicked.connect(self.start)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.done_event = threading.Event()
+
+    def _pick(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.ctx.text(T_FOLDER))
+        if path:
+            self.set_folder(Path(path))
+
+    def set_folder(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder_label.setText(str(folder))
+
+    def start(self) -> None:
+        if self.folder is None:
+            return
+        self.start_button.setEnabled(False)
+        self.done_event.clear()
+        dsn, folder = self.ctx.dsn, self.folder
+        pattern, cls = self.pattern.text().strip(), self.classification.currentData()
+        self._sig = sig = _Signals()
+        sig.progress.connect(
+            lambda d, t: (self.progress.setRange(0, max(1, t)), self.progress.setValue(d))
+        )
+
+        def work() -> str:
+            return run_batch_import(dsn, folder, pattern, cls, sig.progress.emit)
+
+        def done(text: str) -> None:
+            self.report_text = text
+            self.report.setPlainText(text)
+            self.start_button.setEnabled(True)
+            self.done_event.set()
+
+        def failed(exc: BaseException) -> None:
+            done(str(exc))
+
+        self.ctx.run_in_background(work, done, failed)
+
+
+def run_batch_import(
+    dsn: str,
+    folder: Path,
+    pattern: str,
+    classification: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """Plan and run a folder import; returns the Vietnamese report (also for tests)."""
+    from app.dossier.naming import FIND_PARCELS_SQL, plan_import
+    from app.dossier.store import sha256_file
+
+    files = [p for p in sorted(folder.iterdir()) if p.is_file()]
+    with DossierStore.connect(dsn) as st:
+
+        def find(commune: str, sheet: int, parcel: int) -> list[int]:
+            rows = st.conn.execute(FIND_PARCELS_SQL, (commune, sheet, parcel)).fetchall()
+            return [r[0] for r in rows]
+
+        plan = plan_import(files, pattern, find, sha256_file)
+        stored, failed = [], []
+        for n, (parsed, parcel_id) in enumerate(plan.matched, 1):
+            try:
+                res = st.upload(parsed.path)
+                doc = st.create_document(
+                    res.sha256,
+                    {
+                        "doc_type": parsed.doc_type,
+                        "number": parsed.number,
+                        "classification": classification,
+                        "original_name": parsed.path.name,
+                    },
+                    [{"parcel_id": parcel_id}],
+                )
+                stored.append((parsed.path.name, doc, res.deduplicated))
+            except Exception as exc:  # one bad file does not stop the folder
+                failed.append((parsed.path.name, str(exc)))
+            if progress:
+                progress(n, len(plan.matched))
+    lines = [f"Đã nhập {len(stored)}/{len(files)} tệp."]
+    for name, doc, dedup in stored:
+        lines.append(
+            f"  ✓ {name} → hồ sơ {doc}" + (" (nội dung đã có, lưu một lần)" if dedup else "")
+        )
+    sections = [
+        ("Tên tệp không theo mẫu", [p.name for p in plan.bad_name]),
+        (
+            "Không tìm thấy thửa đất (hoặc ngoài địa bàn)",
+            [
+                f"{p.path.name} (xã {p.commune}, tờ {p.sheet}, thửa {p.parcel})"
+                for p in plan.no_parcel
+            ],
+        ),
+        ("Nhiều thửa trùng số, cần gắn tay", [p.path.name for p in plan.ambiguous]),
+        ("Tệp trùng nội dung (bỏ qua)", [f"{a.name} = {b.name}" for a, b in plan.duplicates]),
+        ("Lỗi", [f"{n}: {e}" for n, e in failed]),
+    ]
+    for title, items in sections:
+        if items:
+            lines.append(f"{title}: {len(items)}")
+            lines.extend(f"  ✗ {x}" for x in items)
+    return "\n".join(lines)
+
+
+# --- handlers ----------------------------------------------------------------------------------
+def _selected_parcel(ctx: AppContext) -> int | None:
+    canvas = getattr(ctx.window, "canvas", None)
+    sel = list(getattr(canvas, "selection", []) or [])
+    return int(sel[0]) if sel else None
+
+
+def find_documents(ctx: AppContext) -> QDialog | None:
+    parcel = _selected_parcel(ctx)
+    if parcel is None:
+        QMessageBox.information(ctx.window, ctx.text(T_VIEWER), ctx.text(T_NEED_PARCEL))
+        return None
+    w = DocumentsWindow(ctx, parcel_id=parcel)
+    w.show()
+    return w
+
+
+def open_document(ctx: AppContext, document_id: int) -> QDialog:
+    """For the parcel panel: open one document in the viewer."""
+    w = DocumentsWindow(ctx, document_id=document_id)
+    w.show()
+    return w
+
+
+def attach(ctx: AppContext) -> QDialog | None:
+    parcel = _selected_parcel(ctx)
+    if parcel is None:
+        QMessageBox.information(ctx.window, ctx.text(T_ATTACH), ctx.text(T_NEED_PARCEL))
+        return None
+    d = AttachDialog(ctx, {"parcel_id": parcel})
+    d.show()
+    return d
+
+
+def batch_import(ctx: AppContext) -> QDialog:
+    d = BatchImportDialog(ctx)
+    d.show()
+    return d
+
+
+def signed_out() -> None:
+    """Restricted scans leave the disk when the person signs out."""
+    from app.dossier.store import wipe_on_sign_out
+
+    wipe_on_sign_out()
