@@ -1,0 +1,167 @@
+"""Policy settings: password rules, first-change deadline, inactivity lock, failed logins,
+lockout, idle timeout — stored and enforced in the database (admin.set_policy may tighten
+a policy within the regulation's bounds, never loosen it beyond them)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from app.admin import api, forms
+from app.plugin import AppContext, Text
+from plugins.admin.views_common import (
+    ERROR_STYLE,
+    OK_STYLE,
+    T_CLOSE,
+    T_LOADING,
+    call,
+    gate,
+    refuse,
+    show_status,
+)
+
+T_TITLE = Text("Chính sách mật khẩu và khóa tài khoản", "Password and lockout policies")
+T_HEAD = (
+    Text("Chính sách", "Policy"),
+    Text("Giá trị", "Value"),
+    Text("Giới hạn (mặc định)", "Bounds (default)"),
+)
+T_BOUNDS = Text("{min}–{max} (mặc định {default})", "{min}–{max} (default {default})")
+T_SAVE = Text("Lưu", "Save")
+T_SAVING = Text("Đang lưu…", "Saving…")
+T_SAVED = Text("Đã lưu {n} thay đổi.", "{n} changes saved.")
+T_NOTHING = Text("Không có thay đổi nào.", "Nothing changed.")
+T_NOTE = Text(
+    "Giới hạn theo TCVN 14423:2026 cấp độ 3, Thông tư 03/2017 và quy chế của tỉnh: được "
+    "siết chặt hơn, không được nới lỏng. Mọi thay đổi được ghi nhật ký.",
+    "Bounds from TCVN 14423:2026 level 3, Circular 03/2017 and the provincial regulation: "
+    "policies may be tightened, never loosened. Every change is audited.",
+)
+
+
+class PoliciesDialog(QDialog):
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.policies: dict[str, api.Policy] = {}
+        self.spins: dict[str, QSpinBox] = {}
+        self.busy = False
+        self.setObjectName("policiesDialog")
+        self.setWindowTitle(ctx.text(T_TITLE))
+        self.resize(860, 480)
+        note = QLabel(ctx.text(T_NOTE))
+        note.setWordWrap(True)
+        self.grid = QGridLayout()
+        for col, head in enumerate(T_HEAD):
+            label = QLabel(f"<b>{ctx.text(head)}</b>")
+            self.grid.addWidget(label, 0, col)
+        self.message = QLabel(ctx.text(T_LOADING))
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        buttons = QDialogButtonBox()
+        self.save_button = buttons.addButton(
+            ctx.text(T_SAVE), QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.save_button.setObjectName("save")
+        self.save_button.setEnabled(False)
+        buttons.addButton(ctx.text(T_CLOSE), QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addLayout(self.grid)
+        layout.addStretch(1)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+    def load(self) -> None:
+        call(self.ctx, api.list_policies, self.show_policies, self._error)
+
+    def show_policies(self, policies: list[api.Policy]) -> None:
+        self.policies = {p.key: p for p in policies}
+        for row, p in enumerate(policies, start=1):
+            spin = self.spins.get(p.key)
+            if spin is None:
+                spin = QSpinBox()
+                spin.setObjectName(p.key)
+                # Wide range on purpose: a value out of bounds gets a sentence, not a
+                # silently clamped number.
+                spin.setRange(0, 999_999)
+                label = QLabel(p.description)
+                label.setWordWrap(True)
+                label.setToolTip(p.key)
+                self.grid.addWidget(label, row, 0)
+                self.grid.addWidget(spin, row, 1)
+                bounds = self.ctx.text(T_BOUNDS).format(
+                    min=p.min_value, max=p.max_value, default=p.default_value
+                )
+                self.grid.addWidget(QLabel(bounds), row, 2)
+                self.spins[p.key] = spin
+            spin.setValue(p.value)
+        self.save_button.setEnabled(True)
+        self.message.clear()
+
+    def changes(self) -> dict[str, int]:
+        return {
+            key: spin.value()
+            for key, spin in self.spins.items()
+            if spin.value() != self.policies[key].value
+        }
+
+    def save(self) -> None:
+        if self.busy:
+            return
+        changes = self.changes()
+        if not changes:
+            show_status(self.message, self.ctx.text(T_NOTHING))
+            return
+        problems = [
+            forms.policy_problem(self.policies[k], v, self.ctx.lang) for k, v in changes.items()
+        ]
+        problems = [p for p in problems if p]
+        if problems:
+            show_status(self.message, "\n".join(problems), ERROR_STYLE)
+            return
+        self.send(changes)
+
+    def send(self, changes: dict[str, int]) -> None:
+        """Straight to the server (which checks the bounds again)."""
+        self.busy = True
+        self.save_button.setEnabled(False)
+        show_status(self.message, self.ctx.text(T_SAVING))
+
+        def done(policies: list[api.Policy]) -> None:
+            self.busy = False
+            self.show_policies(policies)
+            show_status(self.message, self.ctx.text(T_SAVED).format(n=len(changes)), OK_STYLE)
+
+        def work(conn) -> list[api.Policy]:
+            api.save_policies(conn, changes)
+            return api.list_policies(conn)
+
+        call(self.ctx, work, done, self._error)
+
+    def _error(self, err: api.AdminError) -> None:
+        self.busy = False
+        self.save_button.setEnabled(bool(self.policies))
+        show_status(self.message, err.message, ERROR_STYLE)
+
+
+def show_policies(ctx: AppContext) -> PoliciesDialog | None:
+    """Menu handler: Quản trị → Chính sách mật khẩu và khóa tài khoản."""
+    why = gate(ctx)
+    if why:
+        refuse(ctx, why)
+        return None
+    dialog = PoliciesDialog(ctx, ctx.window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    dialog.load()
+    return dialog
