@@ -208,8 +208,9 @@ def test_split_submit_approve(db, people, parcels):
     drafted = cs.draft_split(people.clerk, cs_id, pid, version, parts)
     assert list(drafted) == [] and drafted.item_id
     with psycopg.connect(db) as conn:  # a draft is not official
-        assert conn.execute("SELECT version, retired_at FROM cad.parcel WHERE id = %s",
-                            (pid,)).fetchone() == (version, None)  # fmt: skip
+        assert conn.execute(
+            "SELECT version, retired_at FROM cad.parcel WHERE id = %s", (pid,)
+        ).fetchone() == (version, None)
     assert cs.validate(people.clerk, cs_id) == []
     cs.submit(people.clerk, cs_id)
     assert cs.load(people.clerk, cs_id).status == "da_nop"
@@ -224,39 +225,59 @@ def test_split_submit_approve(db, people, parcels):
     assert len(created) == 2
     with psycopg.connect(db) as conn:
         q = conn.execute
-        parent = q("SELECT sheet_id, parcel_number, retired_at, version FROM cad.parcel "
-                   "WHERE id = %s", (pid,)).fetchone()  # fmt: skip
+        parent = q(
+            "SELECT sheet_id, parcel_number, retired_at, version FROM cad.parcel WHERE id = %s",
+            (pid,),
+        ).fetchone()
         assert parent[2] is not None and parent[3] == version + 1
-        top = q("SELECT max(parcel_number) FROM cad.parcel WHERE sheet_id = %s AND id <> ALL(%s)",
-                (parent[0], created)).fetchone()[0]  # fmt: skip
-        kids = q("SELECT id, sheet_id, parcel_number, national_id, area_legal, retired_at, geom "
-                 "= ST_Multi(ST_GeomFromWKB(%s, ST_SRID(geom))) FROM cad.parcel "
-                 "WHERE id = ANY(%s) ORDER BY id",
-                 (shapely.to_wkb(parts[0]), created)).fetchall()  # fmt: skip
+        top = q(
+            "SELECT max(parcel_number) FROM cad.parcel WHERE sheet_id = %s AND id <> ALL(%s)",
+            (parent[0], created),
+        ).fetchone()[0]
+        kids = q(
+            "SELECT id, sheet_id, parcel_number, national_id, area_legal, retired_at, geom "
+            "= ST_Multi(ST_GeomFromWKB(%s, ST_SRID(geom))) FROM cad.parcel "
+            "WHERE id = ANY(%s) ORDER BY id",
+            (shapely.to_wkb(parts[0]), created),
+        ).fetchall()
         assert [k[2] for k in kids] == [top + 1, top + 2]  # next free numbers on the sheet
         assert all(k[1] == parent[0] and k[5] is None for k in kids)
         assert all(len(k[3]) == 12 for k in kids) and kids[0][3] != kids[1][3]
         assert float(kids[0][4]) == pytest.approx(parts[0].area, abs=0.06)
-        assert q("SELECT count(*) FROM cad.parcel_lineage WHERE mutation_id = %s "
-                 "AND parent_id = %s AND child_id = ANY(%s)", (cs_id, pid, created)).fetchone()[0] == 2  # fmt: skip
+        assert (
+            q(
+                "SELECT count(*) FROM cad.parcel_lineage WHERE mutation_id = %s "
+                "AND parent_id = %s AND child_id = ANY(%s)",
+                (cs_id, pid, created),
+            ).fetchone()[0]
+            == 2
+        )
         # Purposes follow the area: the children's add up to their legal areas.
         for kid in created:
-            legal, uses = q("SELECT p.area_legal, (SELECT sum(area) FROM cad.land_use u "
-                            "WHERE u.parcel_id = p.id AND u.retired_at IS NULL) "
-                            "FROM cad.parcel p WHERE p.id = %s", (kid,)).fetchone()  # fmt: skip
+            legal, uses = q(
+                "SELECT p.area_legal, (SELECT sum(area) FROM cad.land_use u "
+                "WHERE u.parcel_id = p.id AND u.retired_at IS NULL) "
+                "FROM cad.parcel p WHERE p.id = %s",
+                (kid,),
+            ).fetchone()
             assert uses == legal
         # History as of before the approval still shows the parent in force.
-        asof = q("SELECT parcel_number, retired_at FROM hist.parcel_as_of(%s, %s)",
-                 (pid, before)).fetchall()  # fmt: skip
+        asof = q(
+            "SELECT parcel_number, retired_at FROM hist.parcel_as_of(%s, %s)", (pid, before)
+        ).fetchall()
         assert asof == [(parent[1], None)]
         # Audit: the approver did it, filed under the change set.
-        audit = q("SELECT action, (row_key ->> 'id')::bigint, new_row ->> 'retired_at' "
-                  "FROM audit.log WHERE change_set = %s AND table_name = 'cad.parcel' "
-                  "AND actor = %s", (cs_id, people.roles["approver"])).fetchall()  # fmt: skip
+        audit = q(
+            "SELECT action, (row_key ->> 'id')::bigint, new_row ->> 'retired_at' "
+            "FROM audit.log WHERE change_set = %s AND table_name = 'cad.parcel' "
+            "AND actor = %s",
+            (cs_id, people.roles["approver"]),
+        ).fetchall()
         assert sorted(r[1] for r in audit if r[0] == "INSERT") == sorted(created)
         assert any(r[0] == "UPDATE" and r[1] == pid and r[2] for r in audit)
-        row = q("SELECT status, decided_by, decision_comment FROM cad.mutation WHERE id = %s",
-                (cs_id,)).fetchone()  # fmt: skip
+        row = q(
+            "SELECT status, decided_by, decision_comment FROM cad.mutation WHERE id = %s", (cs_id,)
+        ).fetchone()
         assert row == ("da_duyet", people.roles["approver"], "Đồng ý tách thửa")
 
 
@@ -270,13 +291,22 @@ def test_merge_of_touching_parcels(db, people, parcels):
     created = cs.approve(people.approver, cs_id, "")
     assert len(created) == 1
     with psycopg.connect(db) as conn:
-        row = conn.execute("SELECT ST_Area(geom), retired_at FROM cad.parcel WHERE id = %s",
-                           (created[0],)).fetchone()  # fmt: skip
+        row = conn.execute(
+            "SELECT ST_Area(geom), retired_at FROM cad.parcel WHERE id = %s", (created[0],)
+        ).fetchone()
         assert row[0] == pytest.approx(merged.area, rel=1e-9) and row[1] is None
-        assert conn.execute("SELECT count(*) FROM cad.parcel WHERE id IN (%s, %s) "
-                            "AND retired_at IS NOT NULL", (a, b)).fetchone()[0] == 2  # fmt: skip
-        assert sorted(conn.execute("SELECT parent_id FROM cad.parcel_lineage WHERE child_id = %s",
-                                   (created[0],)).fetchall()) == [(a,), (b,)]  # fmt: skip
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM cad.parcel WHERE id IN (%s, %s) AND retired_at IS NOT NULL",
+                (a, b),
+            ).fetchone()[0]
+            == 2
+        )
+        assert sorted(
+            conn.execute(
+                "SELECT parent_id FROM cad.parcel_lineage WHERE child_id = %s", (created[0],)
+            ).fetchall()
+        ) == [(a,), (b,)]
 
 
 def test_reshape_of_a_shared_vertex_in_two_parcels(db, people, parcels):
@@ -292,8 +322,11 @@ def test_reshape_of_a_shared_vertex_in_two_parcels(db, people, parcels):
     cs.submit(people.clerk, cs_id)
     assert cs.approve(people.approver, cs_id, "Đúng hiện trạng") == []
     with psycopg.connect(db) as conn:
-        rows = conn.execute("SELECT id, version, ST_Area(geom), area_legal FROM cad.parcel "
-                            "WHERE id IN (%s, %s) ORDER BY id", (a, b)).fetchall()  # fmt: skip
+        rows = conn.execute(
+            "SELECT id, version, ST_Area(geom), area_legal FROM cad.parcel "
+            "WHERE id IN (%s, %s) ORDER BY id",
+            (a, b),
+        ).fetchall()
     assert [r[1] for r in rows] == [va + 1, vb + 1]
     assert rows[0][2] == pytest.approx(na.area) and rows[1][2] == pytest.approx(nb.area)
     assert float(rows[0][3]) == pytest.approx(na.area, abs=0.06)
@@ -306,19 +339,27 @@ def test_attribute_and_land_use_change(db, people, parcels):
             0
         ]
     cs_id = cs.open_change_set(people.clerk, "chuyen_muc_dich", "Chuyển sang đất ở", "HS-7")
-    attrs = {"land_uses": [{"code": "ONT", "area": 200.0},
-                           {"code": "CLN", "area": float(legal) - 200.0}],
-             "address": "Tổ 5, ấp 2"}  # fmt: skip
+    attrs = {
+        "land_uses": [
+            {"code": "ONT", "area": 200.0},
+            {"code": "CLN", "area": float(legal) - 200.0},
+        ],
+        "address": "Tổ 5, ấp 2",
+    }
     assert list(cs.draft_attributes(people.clerk, cs_id, pid, version, attrs)) == []
     diff = cs.review(people.clerk, cs_id)["items"][0]["diff"]
     assert {d["field"] for d in diff} == {"address", "land_uses"}
     cs.submit(people.clerk, cs_id)
     cs.approve(people.approver, cs_id, "")
     with psycopg.connect(db) as conn:
-        uses = conn.execute("SELECT code, area FROM cad.land_use WHERE parcel_id = %s "
-                            "AND retired_at IS NULL ORDER BY code", (pid,)).fetchall()  # fmt: skip
-        addr, ver = conn.execute("SELECT address, version FROM cad.parcel WHERE id = %s",
-                                 (pid,)).fetchone()  # fmt: skip
+        uses = conn.execute(
+            "SELECT code, area FROM cad.land_use WHERE parcel_id = %s "
+            "AND retired_at IS NULL ORDER BY code",
+            (pid,),
+        ).fetchall()
+        addr, ver = conn.execute(
+            "SELECT address, version FROM cad.parcel WHERE id = %s", (pid,)
+        ).fetchone()
     assert [u[0] for u in uses] == ["CLN", "ONT"] and float(uses[1][1]) == 200.0
     assert addr == "Tổ 5, ấp 2" and ver == version + 1
 
@@ -357,8 +398,9 @@ def test_self_intersecting_ring(db, people, parcels):
     bow = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])  # a bow-tie
     cs_id = cs.open_change_set(people.clerk, "tach_thua", "Thử", None)
     before = snapshot(db)
-    p = _refused_draft(db, cs.draft_split(people.clerk, cs_id, pid, version, [bow, b]),
-                       "INVALID_GEOMETRY", cs_id)  # fmt: skip
+    p = _refused_draft(
+        db, cs.draft_split(people.clerk, cs_id, pid, version, [bow, b]), "INVALID_GEOMETRY", cs_id
+    )
     assert "tự cắt" in p.message and p.location is not None
     assert p.location.distance(shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)) < 0.01
     assert snapshot(db) == before
@@ -369,8 +411,12 @@ def test_split_parts_not_covering_the_parent(db, people, parcels):
     a, b = split_in_two(poly)
     cs_id = cs.open_change_set(people.clerk, "tach_thua", "Thử", None)
     before = snapshot(db)
-    p = _refused_draft(db, cs.draft_split(people.clerk, cs_id, pid, version,
-                                          [a, scale(b, 0.9, 0.9)]), "SPLIT_COVER", cs_id)  # fmt: skip
+    p = _refused_draft(
+        db,
+        cs.draft_split(people.clerk, cs_id, pid, version, [a, scale(b, 0.9, 0.9)]),
+        "SPLIT_COVER",
+        cs_id,
+    )
     assert "chưa phủ hết" in p.message and poly.buffer(0.01).contains(p.location)
     assert snapshot(db) == before
 
@@ -380,14 +426,18 @@ def test_overlap_with_a_neighbour(db, people, parcels):
     square = translate(poly.centroid.buffer(5, cap_style="square"), 0, 0)
     cs_id = cs.open_change_set(people.clerk, "thua_moi", "Thửa mới", None)
     before = snapshot(db)
-    p = _refused_draft(db, cs.draft_new_parcel(people.clerk, cs_id, square,
-                                               {"land_use_code": "ONT"}), "OVERLAP", cs_id)  # fmt: skip
+    p = _refused_draft(
+        db,
+        cs.draft_new_parcel(people.clerk, cs_id, square, {"land_use_code": "ONT"}),
+        "OVERLAP",
+        cs_id,
+    )
     assert p.parcel_id == pid and "chồng lấn" in p.message and poly.contains(p.location)
     assert snapshot(db) == before
 
 
 def test_gap_between_parcels_that_touched(db, people, parcels):
-    (a, va, pa), (b, vb, pb) = parcels.adjacent_pair(same_holders=False)
+    (a, va, pa), (_, _, pb) = parcels.adjacent_pair(same_holders=False)
     v = shared_vertex(pa, pb)
     c = pa.centroid
     d = ((c.x - v[0]) ** 2 + (c.y - v[1]) ** 2) ** 0.5
@@ -395,8 +445,9 @@ def test_gap_between_parcels_that_touched(db, people, parcels):
     cs_id = cs.open_change_set(people.clerk, "dinh_chinh_ranh_gioi", "Thử", None)
     before = snapshot(db)
     # Only parcel a gives up the corner: a sliver opens between a and b.
-    p = _refused_draft(db, cs.draft_reshape(people.clerk, cs_id, {a: (va, move_vertex(pa, v, nv))}),
-                       "GAP", cs_id)  # fmt: skip
+    p = _refused_draft(
+        db, cs.draft_reshape(people.clerk, cs_id, {a: (va, move_vertex(pa, v, nv))}), "GAP", cs_id
+    )
     assert "khe hở" in p.message and pa.buffer(0.01).contains(p.location)
     assert snapshot(db) == before
 
@@ -405,8 +456,12 @@ def test_merge_of_non_adjacent_parcels(db, people, parcels):
     (a, va, pa), (b, vb, pb) = parcels.far_pair()
     cs_id = cs.open_change_set(people.clerk, "hop_thua", "Thử", None)
     before = snapshot(db)
-    p = _refused_draft(db, cs.draft_merge(people.clerk, cs_id, [a, b], [va, vb], pa.union(pb)),
-                       "MERGE_NOT_ADJACENT", cs_id)  # fmt: skip
+    p = _refused_draft(
+        db,
+        cs.draft_merge(people.clerk, cs_id, [a, b], [va, vb], pa.union(pb)),
+        "MERGE_NOT_ADJACENT",
+        cs_id,
+    )
     assert "không liền kề" in p.message
     assert snapshot(db) == before
 
@@ -415,8 +470,12 @@ def test_unknown_land_use_code(db, people, parcels):
     pid, version, _ = parcels.single()
     cs_id = cs.open_change_set(people.clerk, "chuyen_muc_dich", "Thử", None)
     before = snapshot(db)
-    p = _refused_draft(db, cs.draft_attributes(people.clerk, cs_id, pid, version,
-                                               {"land_use_code": "XYZ"}), "LAND_USE_CODE", cs_id)  # fmt: skip
+    p = _refused_draft(
+        db,
+        cs.draft_attributes(people.clerk, cs_id, pid, version, {"land_use_code": "XYZ"}),
+        "LAND_USE_CODE",
+        cs_id,
+    )
     assert "«XYZ» không có trong danh mục" in p.message
     with pytest.raises(cs.InvalidInput, match="không được biết"):
         cs.draft_attributes(people.clerk, cs_id, pid, version, {"colour": "red"})

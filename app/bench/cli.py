@@ -70,6 +70,19 @@ def register(subparsers) -> None:
     searchb.add_argument("--runs", type=int, default=10, help="timed runs per query")
     searchb.set_defaults(func=run_search)
 
+    edit = bench_sub.add_parser(
+        "edit",
+        help="change sets: split and merge cycles, server time and round trips (issue 5)",
+        description="Draft, validate, review, submit and approve a split and a merge as two "
+        "temporary persons, on a direct connection and through the latency proxy; all in "
+        "one transaction rolled back at the end, so the store is unchanged. The DSN must be "
+        "the store owner's. A report, not a test: exits 0.",
+    )
+    add_dsn_arguments(edit)
+    edit.add_argument("--runs", type=int, default=5, help="timed runs per case (median)")
+    edit.add_argument("--rtt-ms", type=float, default=40.0, help="round-trip time added")
+    edit.set_defaults(func=run_edit)
+
     # The WAN proxy is a top-level command (landrec proxy), registered with the benchmarks
     # it serves.
     from app.net import cli as net_cli
@@ -124,3 +137,16 @@ def run_dossier(args: argparse.Namespace) -> int:
     from app.bench.dossier import main
 
     return main(args)
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    from app.bench.edit import format_table, run_edit_bench
+
+    report = run_edit_bench(
+        resolve_dsn(args.dsn, args.store_dir),
+        runs=max(1, args.runs),
+        rtt_ms=args.rtt_ms,
+        progress=lambda msg: print(f"  {msg}", flush=True),
+    )
+    print(format_table(report))
+    return 0
