@@ -187,13 +187,23 @@ class EditSession:
             )
         return self.change_set_id
 
+    def _parcel(self, pid: int) -> ParcelGeom:
+        try:
+            return self.parcels[pid]
+        except KeyError:
+            raise g.GeometryError(
+                "parcel_gone",
+                f"Thửa {pid} không còn hiệu lực (đã có biến động) hoặc nằm ngoài địa bàn của bạn",
+                f"Parcel {pid} is no longer current (already changed) or outside your area",
+            ) from None
+
     def split(self, conn: psycopg.Connection, pid: int, line: Sequence[g.XY]) -> list[Any]:
         """Cut parcel ``pid`` by ``line`` (checked here first: a bad line never reaches
         the store) and draft it; the store's problems come back."""
         from app.edit import changeset
 
         cs = self._need_open()
-        parts = g.split_polygon(self.parcels[pid].geom, line)
+        parts = g.split_polygon(self._parcel(pid).geom, line)
         self.problems = list(changeset.draft_split(conn, cs, pid, self.parcels[pid].version, parts))
         return self.problems
 
@@ -204,7 +214,7 @@ class EditSession:
         missing = [i for i in ids if i not in self.parcels]
         if missing:
             self.parcels.update(fetch_parcels(conn, ids=missing))
-        merged = g.merge_polygons([self.parcels[i].geom for i in ids])
+        merged = g.merge_polygons([self._parcel(i).geom for i in ids])
         versions = [self.parcels[i].version for i in ids]
         self.problems = list(changeset.draft_merge(conn, cs, list(ids), versions, merged))
         return self.problems

@@ -127,6 +127,7 @@ class EditPanel(QWidget):
         self.overlay = SessionOverlay(self.session, self.lang)
         self.tool: EditTool | None = None
         self.busy = 0
+        self.fetching = False
         self.last_message = ""
         self._fetched: list[tuple[float, float, float, float]] = []
         self._build()
@@ -350,7 +351,7 @@ class EditPanel(QWidget):
         self._run(work, self._loaded)
 
     def _need_change_set(self) -> bool:
-        if self.session.change_set_id is None or self.session.status != "draft":
+        if self.session.change_set_id is None or self.session.status != "nhap":
             self.say(
                 translate("EditPanel", "Open a change set first (kind, reason, dossier number)"),
                 error=True,
@@ -701,7 +702,7 @@ class EditPanel(QWidget):
     # -- neighbours for snapping --------------------------------------------------------
     def _fetch_view_parcels(self) -> None:
         view = self.canvas.view
-        if self.tool is None or view is None or self.busy:
+        if self.tool is None or view is None or self.fetching:
             return
         minx, miny, maxx, maxy = view.bbox
         if (maxx - minx) * (maxy - miny) > SNAP_FETCH_MAX_M2:
@@ -713,10 +714,19 @@ class EditPanel(QWidget):
         box = (minx, miny, maxx, maxy)
 
         def done(parcels: Any) -> None:
+            self.fetching = False
             self._fetched.append(box)
-            self.session.add_parcels(parcels)
+            self.session.add_parcels(parcels)  # on the UI thread: the snapper is UI-owned
 
-        self._run(lambda conn: fetch_parcels(conn, bbox=box), done, lambda _e: None)
+        def failed(_exc: BaseException) -> None:
+            self.fetching = False  # snapping then works on what is already held
+
+        # Quietly, beside the clerk's work: the buttons stay as they are.
+        self.fetching = True
+        session = self.ctx.session
+        self.ctx.run_in_background(
+            lambda: session.run(lambda conn: fetch_parcels(conn, bbox=box)), done, failed
+        )
 
     # -- corner table -------------------------------------------------------------------
     def _selection_changed(self, ids: list) -> None:

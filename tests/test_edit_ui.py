@@ -1,0 +1,350 @@
+"""The parcel editor end to end (pytest-qt, off-screen): a clerk draws a split line and
+picks two parcels to merge with real mouse and key events on the main window's canvas,
+submits; an approver approves in the review dialog; the store then holds the new
+parcels, their lineage, the history "as of" before the approval and the audit entries.
+Bad input through the UI and a viewer's refusal are checked too."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import psycopg
+import pytest
+import shapely
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from app.map.viewport import Viewport
+from app.plugin import PluginRegistry
+from app.session import Session
+from app.ui.fonts import ensure_fonts
+from app.ui.i18n import install_language
+
+pytestmark = pytest.mark.store
+
+RES = 0.1  # m/px: a 1200 × 800 canvas shows 120 × 80 m (snap tolerance 10 px = 1 m)
+
+
+@pytest.fixture(scope="module")
+def demo_parcels(demo_db):
+    """Two adjacent parcels (sharing > 5 m of boundary, same land users — none here — so
+    the store's same-holder rule holds) to merge, and a plain parcel of the same commune
+    away from them to split."""
+    with psycopg.connect(demo_db) as conn:
+        a, b, commune = conn.execute(
+            "WITH h AS (SELECT p.id, p.commune_id, p.geom, coalesce((SELECT array_agg("
+            "DISTINCT r.party_id ORDER BY r.party_id) FROM cad.land_right r "
+            "WHERE r.parcel_id = p.id AND r.valid_to IS NULL AND r.kind = 'su_dung'), '{}') "
+            "AS holders FROM cad.parcel p WHERE p.retired_at IS NULL "
+            "AND ST_NumGeometries(p.geom) = 1) "
+            "SELECT a.id, b.id, a.commune_id FROM h a JOIN h b ON a.id < b.id "
+            "AND a.geom && b.geom AND a.commune_id = b.commune_id AND a.holders = b.holders "
+            "AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))) > 5 "
+            "ORDER BY a.id, b.id LIMIT 1"
+        ).fetchone()
+        pid, other = conn.execute(
+            "SELECT array_agg(p.id) FROM (SELECT p.id FROM cad.parcel p "
+            "WHERE p.retired_at IS NULL AND p.commune_id = %s "
+            "AND ST_NumGeometries(p.geom) = 1 AND ST_NPoints(p.geom) BETWEEN 5 AND 7 "
+            "AND ST_Area(p.geom) BETWEEN 300 AND 2500 AND ST_IsValid(p.geom) "
+            "AND ST_Distance(p.geom, (SELECT ST_Union(geom) FROM cad.parcel "
+            "WHERE id IN (%s, %s))) > 50 ORDER BY p.id LIMIT 2) p",
+            (commune, a, b),
+        ).fetchone()[0]
+        geoms = {
+            i: shapely.from_wkb(bytes(w))
+            for i, w in conn.execute(
+                "SELECT id, ST_AsBinary(geom) FROM cad.parcel WHERE id = ANY(%s)",
+                ([pid, other, a, b],),
+            ).fetchall()
+        }
+    return SimpleNamespace(split=pid, other=other, commune=commune, merge=[a, b], geoms=geoms)
+
+
+@pytest.fixture
+def people(demo_db, person_factory, demo_parcels):
+    c = [demo_parcels.commune]
+    return SimpleNamespace(
+        clerk=person_factory(demo_db, rights={"cadastral": ["editor"]}, communes=c),
+        approver=person_factory(demo_db, rights={"cadastral": ["approver"]}, communes=c),
+        viewer=person_factory(demo_db, rights={"cadastral": ["viewer"]}, communes=c),
+    )
+
+
+def open_window(qtbot, qapp, dsn: str):
+    from app.ui.main_window import MainWindow
+
+    ensure_fonts(qapp)
+    install_language(qapp, "vi")
+    session = Session.from_dsn(dsn).open()
+    window = MainWindow(session, PluginRegistry().discover(entry_point_group=None), "vi")
+    qtbot.addWidget(window)
+    window.resize(1600, 900)
+    window.show()
+    qtbot.waitUntil(lambda: window.connected is True, timeout=20_000)
+    qtbot.waitUntil(window.map_ready, timeout=20_000)
+    return window
+
+
+def show_area(qtbot, window, geom, res: float = RES) -> None:
+    c = window.canvas
+    x, y = geom.centroid.x, geom.centroid.y
+    c.set_view(Viewport(x, y, res, c.width(), c.height()))
+    qtbot.waitUntil(c.settled, timeout=20_000)
+
+
+def px(canvas, x: float, y: float) -> QPoint:
+    u, v = canvas.view.to_pixel(x, y)
+    return QPoint(round(u), round(v))
+
+
+def click(widget) -> None:
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def click_map(canvas, x: float, y: float, shift: bool = False) -> None:
+    mods = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+    QTest.mouseMove(canvas, px(canvas, x, y))
+    QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, mods, px(canvas, x, y))
+
+
+def run_panel(qtbot, panel, fn) -> str:
+    with qtbot.waitSignal(panel.finished, timeout=20_000) as blocker:
+        fn()
+    return blocker.args[0]
+
+
+def open_change_set(qtbot, window, kind: str, reason: str):
+    window.plugin_actions["cadastral.draft_mutation"].trigger()
+    panel = window.edit_panel
+    panel.kind_box.setCurrentIndex(panel.kind_box.findData(kind))
+    panel.reason_edit.setText(reason)  # QTest types ASCII only
+    QTest.keyClicks(panel.dossier_edit, "HS-2026/0042")
+    assert run_panel(qtbot, panel, lambda: click(panel.open_button)) == "ok", panel.last_message
+    assert panel.session.change_set_id is not None and panel.session.status == "nhap"
+    assert f"số {panel.session.change_set_id}" in panel.header.text()
+    return panel
+
+
+def approve_in_dialog(qtbot, qapp, approver_dsn: str, cs_id: int):
+    from app.ui.review_dialog import ReviewDialog
+    from app.ui.tasks import TaskRunner
+
+    session = Session.from_dsn(approver_dsn).open()
+    runner = TaskRunner()
+    ctx = SimpleNamespace(session=session, lang="vi", run_in_background=runner.submit)
+    dialog = ReviewDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitSignal(dialog.finished_job, timeout=20_000):
+        dialog.load_list()
+    with qtbot.waitSignal(dialog.finished_job, timeout=20_000) as blocker:
+        assert dialog.select(cs_id)
+    assert blocker.args == ["ok"], dialog.status.text()
+    assert dialog.current.id == cs_id and dialog.approve_button.isEnabled()
+    assert "Không có lỗi" in dialog.problems.item(0).text()
+    assert dialog.diff.rowCount() >= 1 and dialog.diff.item(0, 1).text() == "Diện tích"
+    assert "m²" in dialog.diff.item(0, 3).text()
+    # Old (red, dashed) and new (blue) geometry both drawn on the preview.
+    img = dialog.preview_image
+    from app.map.qtpaint import image_to_array
+
+    bgra = image_to_array(img).astype(int)
+    b, g, r = bgra[..., 0], bgra[..., 1], bgra[..., 2]
+    assert ((r > 150) & (g < 90) & (b < 90)).sum() > 100  # the old outline, red
+    assert ((b > 150) & (r < 60) & (g < 130)).sum() > 100  # the new outlines, blue
+    dialog.comment.setPlainText("Đồng ý theo hồ sơ")
+    with qtbot.waitSignal(dialog.finished_job, timeout=20_000) as blocker:
+        click(dialog.approve_button)
+    assert blocker.args == ["ok"], dialog.status.text()
+    qtbot.waitUntil(lambda: dialog.busy == 0, timeout=20_000)
+    new_ids = list(dialog.approved_ids)
+    dialog.close()
+    runner.shutdown()
+    session.close()
+    return new_ids
+
+
+def check_applied(demo_db, cs_id: int, parents: list[int], new_ids: list[int], before):
+    with psycopg.connect(demo_db) as conn:
+        rows = conn.execute(
+            "SELECT id, retired_at IS NULL, national_id FROM cad.parcel WHERE id = ANY(%s) "
+            "ORDER BY id",
+            (new_ids,),
+        ).fetchall()
+        assert [r[0] for r in rows] == sorted(new_ids)
+        assert all(r[1] and r[2] for r in rows)  # current, with a national parcel ID
+        retired = conn.execute(
+            "SELECT count(*) FROM cad.parcel WHERE id = ANY(%s) AND retired_at IS NOT NULL",
+            (parents,),
+        ).fetchone()[0]
+        assert retired == len(parents)
+        lineage = conn.execute(
+            "SELECT parent_id, child_id FROM cad.parcel_lineage WHERE mutation_id = %s",
+            (cs_id,),
+        ).fetchall()
+        assert sorted(lineage) == sorted((p, c) for p in parents for c in new_ids)
+        status = conn.execute("SELECT status FROM cad.mutation WHERE id = %s", (cs_id,))
+        assert status.fetchone()[0] == "da_duyet"
+        for p in parents:  # as of before the approval the parent was in force
+            then = conn.execute("SELECT count(*) FROM hist.parcel_as_of(%s, %s)", (p, before))
+            assert then.fetchone()[0] == 1
+            now = conn.execute("SELECT count(*) FROM hist.parcel_as_of(%s, now())", (p,))
+            assert now.fetchone()[0] == 0
+        audited = conn.execute(
+            "SELECT count(*) FILTER (WHERE action = 'INSERT' AND row_key->>'id' = ANY(%s)), "
+            "count(*) FILTER (WHERE action = 'UPDATE' AND row_key->>'id' = ANY(%s)) "
+            "FROM audit.log WHERE table_name = 'cad.parcel' AND change_set = %s",
+            ([str(i) for i in new_ids], [str(i) for i in parents], cs_id),
+        ).fetchone()
+        assert audited[0] == len(new_ids) and audited[1] >= len(parents)
+
+
+# -- split ----------------------------------------------------------------------------------
+def test_clerk_splits_with_the_mouse_and_an_approver_approves(
+    qtbot, qapp, demo_db, demo_parcels, people
+):
+    parcel = demo_parcels.geoms[demo_parcels.split]
+    window = open_window(qtbot, qapp, people.clerk.dsn)
+    try:
+        assert window.plugin_actions["cadastral.split"].isEnabled()
+        assert not window.plugin_actions["cadastral.review"].isEnabled()  # not an approver
+        show_area(qtbot, window, parcel)
+        panel = open_change_set(qtbot, window, "tach_thua", "Chia thừa kế")
+        window.plugin_actions["cadastral.split"].trigger()
+        canvas = window.canvas
+        assert type(canvas.map_tool).__name__ == "SplitTool", panel.last_message
+        qtbot.waitUntil(lambda: not panel.fetching, timeout=20_000)  # neighbours to snap to
+        assert demo_parcels.split in panel.session.parcels
+        # A line through the centroid, across the short side, ending 3 m outside.
+        rect = parcel.minimum_rotated_rectangle
+        c = parcel.centroid
+        edges = list(zip(rect.exterior.coords[:-1], rect.exterior.coords[1:], strict=True))
+        (a, b) = max(edges, key=lambda e: shapely.LineString(e).length)
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        L = (dx * dx + dy * dy) ** 0.5
+        nx, ny = -dy / L, dx / L  # across the long side
+        reach = max(shapely.LineString(e).length for e in edges) + 3
+        p0 = (c.x - nx * reach, c.y - ny * reach)
+        p1 = (c.x + nx * reach, c.y + ny * reach)
+        line = shapely.LineString([p0, p1])
+        click_map(canvas, *p0)
+        click_map(canvas, *p1)
+        assert len(canvas.map_tool.points) == 2
+        canvas.set_selection([demo_parcels.split])
+        assert run_panel(qtbot, panel, lambda: QTest.keyClick(canvas, Qt.Key.Key_Return)) == "ok", (
+            panel.last_message
+        )
+        assert "Đã lập tách thửa" in panel.last_message or "drafted" in panel.last_message
+        assert panel.items_list.count() == 1
+        drafted = panel.overlay.drafted
+        assert len(drafted) == 2
+        assert shapely.union_all(drafted).symmetric_difference(parcel).area < 0.05
+        assert all(part.intersects(line) for part in drafted)
+        # The drafted parts are drawn on the map (green outline on the screen).
+        grab = canvas.grab().toImage()
+        u, v = px(canvas, *shapely.get_coordinates(drafted[0])[0]).toTuple()
+        near = {grab.pixelColor(u + i, v + j).name() for i in range(-2, 3) for j in range(-2, 3)}
+        assert "#2e7d32" in near
+        assert canvas.map_tool is panel.overlay
+        before = dt.datetime.now(dt.UTC)
+        assert run_panel(qtbot, panel, lambda: click(panel.submit_button)) == "ok", (
+            panel.last_message
+        )
+        assert panel.session.status == "da_nop"
+        assert "đã trình duyệt" in panel.last_message.lower() or "trình" in panel.last_message
+        cs_id = panel.session.change_set_id
+    finally:
+        window.close()
+    new_ids = approve_in_dialog(qtbot, qapp, people.approver.dsn, cs_id)
+    assert len(new_ids) == 2
+    check_applied(demo_db, cs_id, [demo_parcels.split], new_ids, before)
+
+
+# -- merge ----------------------------------------------------------------------------------
+def test_clerk_merges_two_parcels_picked_with_shift_click(
+    qtbot, qapp, demo_db, demo_parcels, people
+):
+    a, b = (demo_parcels.geoms[i] for i in demo_parcels.merge)
+    window = open_window(qtbot, qapp, people.clerk.dsn)
+    try:
+        show_area(qtbot, window, shapely.union_all([a, b]), res=0.15)
+        panel = open_change_set(qtbot, window, "hop_thua", "Hợp thửa theo đơn")
+        window.plugin_actions["cadastral.merge"].trigger()
+        canvas = window.canvas
+        pa, pb = a.representative_point(), b.representative_point()
+        click_map(canvas, pa.x, pa.y)
+        click_map(canvas, pb.x, pb.y, shift=True)
+        assert canvas.selection == demo_parcels.merge
+        assert run_panel(qtbot, panel, lambda: QTest.keyClick(canvas, Qt.Key.Key_Return)) == "ok", (
+            panel.last_message
+        )
+        assert panel.items_list.count() == 1, panel.last_message
+        (merged,) = panel.overlay.drafted
+        assert merged.symmetric_difference(shapely.union_all([a, b])).area < 0.05
+        before = dt.datetime.now(dt.UTC)
+        assert run_panel(qtbot, panel, lambda: click(panel.submit_button)) == "ok", (
+            panel.last_message
+        )
+        cs_id = panel.session.change_set_id
+    finally:
+        window.close()
+    new_ids = approve_in_dialog(qtbot, qapp, people.approver.dsn, cs_id)
+    assert len(new_ids) == 1
+    check_applied(demo_db, cs_id, demo_parcels.merge, new_ids, before)
+
+
+# -- bad input ------------------------------------------------------------------------------
+def test_a_split_line_not_crossing_the_parcel_says_so_and_drafts_nothing(
+    qtbot, qapp, demo_db, demo_parcels, people
+):
+    parcel = demo_parcels.geoms[demo_parcels.other]
+    window = open_window(qtbot, qapp, people.clerk.dsn)
+    try:
+        show_area(qtbot, window, parcel)
+        panel = open_change_set(qtbot, window, "tach_thua", "Thử đường cắt sai")
+        canvas = window.canvas
+        canvas.set_selection([demo_parcels.other])
+        window.plugin_actions["cadastral.split"].trigger()
+        inner = parcel.buffer(-3)  # a line wholly inside: it crosses no boundary
+        c = inner.representative_point()
+        for x, y in ((c.x - 1.5, c.y), (c.x + 1.5, c.y)):
+            click_map(canvas, x, y)
+        QTest.keyClick(canvas, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: panel.busy == 0, timeout=20_000)
+        assert "không cắt qua thửa" in panel.message_label.text()
+        assert "b00020" in panel.message_label.styleSheet()  # shown as an error
+        assert panel.items_list.count() == 0 and not panel.overlay.drafted
+        assert type(canvas.map_tool).__name__ == "SplitTool"  # still drawing
+        QTest.keyClick(canvas, Qt.Key.Key_Escape)
+        assert canvas.map_tool is panel.overlay
+        with psycopg.connect(demo_db) as conn:
+            n = conn.execute(
+                "SELECT count(*) FROM cad.change_item WHERE mutation_id = %s",
+                (panel.session.change_set_id,),
+            ).fetchone()[0]
+        assert n == 0
+    finally:
+        window.close()
+
+
+def test_a_viewer_gets_no_edit_actions_and_the_store_refuses_them(
+    qtbot, qapp, demo_db, demo_parcels, people
+):
+    from app.edit import changeset
+
+    window = open_window(qtbot, qapp, people.viewer.dsn)
+    try:
+        acts = window.plugin_actions
+        for name in ("draft_mutation", "split", "merge", "reshape", "new_parcel", "review"):
+            assert not acts[f"cadastral.{name}"].isEnabled(), name
+        assert acts["cadastral.measure_distance"].isEnabled()
+    finally:
+        window.close()
+    with psycopg.connect(people.viewer.dsn, autocommit=True) as conn:
+        with pytest.raises(changeset.PermissionDenied) as err:
+            changeset.open_change_set(conn, "tach_thua", "Không được phép")
+        assert err.value.sqlstate == "42501"
+        assert conn.execute("SELECT count(*) FROM cad.mutation WHERE reason = %s",
+                            ("Không được phép",)).fetchone()[0] == 0  # fmt: skip
