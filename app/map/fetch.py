@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -282,7 +283,7 @@ class Fetcher:
     def _drop_unreadable(self, todo, bbox, tol, out, on_layer) -> list[MapLayer]:
         """Subsystem tables the person may not read come back empty (one error would
         abort the whole pipeline). Privileges are asked once per table."""
-        unknown = [m.decl.source for m in todo if m.kind == "relation"]
+        unknown = [m.decl.source for m in todo if m.kind in ("relation", "inventory")]
         unknown = [s for s in unknown if s not in self._readable]
         if unknown:
             rows = (
@@ -297,7 +298,7 @@ class Fetcher:
             self._readable.update({r: bool(ok) for r, ok in rows})
         keep = []
         for m in todo:
-            if m.kind == "relation" and not self._readable.get(m.decl.source, False):
+            if m.kind in ("relation", "inventory") and not self._readable.get(m.decl.source, False):
                 empty = LayerData(
                     m.id, m.kind, bbox, tol, np.empty(0, dtype=object),
                     np.empty(0, dtype=np.int64), {"label": [], "refused": True},
@@ -443,7 +444,7 @@ def _statement(
             ),
             b,
         )
-    geom = sql.Identifier("geom" if m.kind == "admin" else m.decl.geometry_column)
+    geom = sql.Identifier("geom" if m.kind in ("admin", "inventory") else m.decl.geometry_column)
     shape = (
         sql.SQL("ST_Simplify({}, %s, true)").format(geom) if tol > 0 else sql.SQL("{}").format(geom)
     )
@@ -456,13 +457,10 @@ def _statement(
             ).format(shape=shape),
             ((tol,) if tol > 0 else ()) + b,
         )
+    if m.kind == "inventory":
+        return _inventory_statement(shape), ((tol,) if tol > 0 else ()) + b
     schema, _, table = m.decl.source.partition(".")
-    label = m.decl.style.get("label")
-    label_sql = (
-        sql.Identifier(label)
-        if isinstance(label, str) and label.isidentifier()
-        else sql.SQL("NULL")
-    )
+    label_sql = label_expression(m.decl.style.get("label"))
     return (
         sql.SQL(
             "SELECT id, {label}::text, ST_AsBinary({shape}) FROM {rel} "
@@ -470,6 +468,55 @@ def _statement(
         ).format(label=label_sql, shape=shape, rel=sql.Identifier(schema, table), geom=geom),
         ((tol,) if tol > 0 else ()) + b,
     )
+
+
+_TEMPLATE_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def label_expression(label: object) -> sql.Composable:
+    """A layer's label as SQL: a column name, or a template such as
+    "{from_desc} – {to_desc}" (columns in braces, the rest literal text)."""
+    if not isinstance(label, str) or not label:
+        return sql.SQL("NULL")
+    if label.isidentifier():
+        return sql.Identifier(label)
+    parts: list[sql.Composable] = []
+    pos = 0
+    for match in _TEMPLATE_FIELD.finditer(label):
+        if match.start() > pos:
+            parts.append(sql.Literal(label[pos : match.start()]))
+        parts.append(sql.Identifier(match.group(1)))
+        pos = match.end()
+    if pos < len(label):
+        parts.append(sql.Literal(label[pos:]))
+    if not any(isinstance(x, sql.Identifier) for x in parts):
+        return sql.Literal(label)
+    return sql.SQL("concat({})").format(sql.SQL(", ").join(parts))
+
+
+def _inventory_statement(shape: sql.Composable) -> sql.Composable:
+    """Communes of the newest inventory period with their share of non-agricultural land
+    (0–1, NULL without results); the label is the unit name and the share in percent."""
+    return sql.SQL(
+        """
+        WITH newest AS (SELECT id FROM inv.period ORDER BY reference_date DESC, id DESC LIMIT 1),
+        share AS (
+            SELECT r.unit_id,
+                   sum(r.area_ha) FILTER (WHERE c.group_code = 'PNN')
+                   / nullif(sum(r.area_ha), 0) AS share
+            FROM inv.result r
+            JOIN ref.land_use_code c ON c.code = r.land_use_code
+            WHERE r.period_id = (SELECT id FROM newest)
+            GROUP BY r.unit_id)
+        SELECT u.id, u.name || ': ' || replace(round(s.share * 100, 1)::text, '.', ',') || ' %%',
+               ST_AsBinary({shape}), s.share::float8
+        FROM share s
+        JOIN ref.admin_unit u ON u.id = s.unit_id
+        -- Communes of the period (often former ones), not the province's total.
+        WHERE u.level = 'commune'
+          AND u.geom && ST_MakeEnvelope(%s, %s, %s, %s, ST_SRID(u.geom))
+        """
+    ).format(shape=shape)
 
 
 def _packed(value: bytes | None, dtype: str) -> np.ndarray:
@@ -496,10 +543,13 @@ def _decode(
             decode_twkb_ragged(list(cols[4])),
         )  # fmt: skip
     if cols is None:
-        cols = [()] * 3
+        cols = [()] * (4 if m.kind == "inventory" else 3)
+    attrs: dict[str, object] = {"label": list(cols[1])}
+    if m.kind == "inventory":
+        attrs["share"] = np.array([np.nan if v is None else v for v in cols[3]], dtype=float)
     return LayerData(
         m.id, m.kind, bbox, tol,
         shapely.from_wkb(np.array(cols[2], dtype=object)) if rows else np.empty(0, dtype=object),
         np.array(cols[0], dtype=np.int64),
-        {"label": list(cols[1])},
+        attrs,
     )  # fmt: skip

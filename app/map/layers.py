@@ -21,9 +21,15 @@ _PLAIN_RELATION = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+#: The inventory layer's theme: share of non-agricultural land (group PNN) per unit in
+#: the newest inventory period.
+INVENTORY_THEME = "non_agricultural_share"
+
+
 def kind_of(layer: Layer) -> str | None:
-    """'parcels' | 'sheets' | 'admin' | 'relation' (plain table, read through RLS), or
-    None when the engine cannot draw it yet (e.g. a thematic layer joined elsewhere)."""
+    """'parcels' | 'sheets' | 'admin' | 'relation' (plain table, read through RLS) |
+    'inventory' (inventory results drawn on their units' boundaries), or None when the
+    engine cannot draw it yet (e.g. a thematic layer joined elsewhere)."""
     if layer.id == PARCELS:
         return "parcels"
     if layer.id == SHEETS:
@@ -32,6 +38,8 @@ def kind_of(layer: Layer) -> str | None:
         return "admin"
     if _PLAIN_RELATION.match(layer.source) and "geometry_via" not in layer.style:
         return "relation"
+    if layer.source == "inv.result" and layer.style.get("thematic") == INVENTORY_THEME:
+        return "inventory"
     return None
 
 

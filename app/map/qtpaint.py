@@ -56,6 +56,10 @@ _DASH = {
 }
 
 
+#: Five classes of a share, light to dark (ColorBrewer Purples).
+CHOROPLETH = ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f")
+
+
 def ensure_app() -> QGuiApplication:
     """A QGuiApplication (off-screen when there is no display) and Vietnamese fonts (P8)."""
     app = QGuiApplication.instance()
@@ -170,6 +174,8 @@ class MapPainter:
                 continue
             if data.kind == "parcels":
                 self._parcels(painter, view, m, data)
+            elif data.kind == "inventory":
+                self._choropleth(painter, view, m, data)
             else:
                 self._outlined(painter, view, m, data)
             drawn += len(data)
@@ -198,6 +204,19 @@ class MapPainter:
             painter.strokePath(
                 path_of(rings, view), _pen(stroke, float(st.get("stroke_width_px", 0.5)))
             )
+
+    def _choropleth(self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData) -> None:
+        """Units filled by their share (0–1) in five equal classes, light to dark."""
+        share = np.asarray(data.attrs.get("share", np.full(len(data), np.nan)), dtype=float)
+        classes = np.where(np.isnan(share), -1, np.clip((share * 5).astype(int), 0, 4))
+        for k in range(5):
+            which = classes == k
+            if which.any():
+                colour = QColor(CHOROPLETH[k])
+                colour.setAlphaF(0.55)
+                painter.fillPath(path_of(data.rings, view, which), QBrush(colour))
+        stroke = hex_or(m.decl.style.get("stroke"), "#444444") or "#444444"
+        painter.strokePath(path_of(data.rings, view), _pen(stroke, 1.0))
 
     def _outlined(self, painter: QPainter, view: Viewport, m: MapLayer, data: LayerData) -> None:
         st = m.decl.style
@@ -263,7 +282,7 @@ class MapPainter:
                 word = "Tờ " if self.lang == "vi" else "Sheet "
                 texts = [word + str(int(n)) for n in data.attrs["sheet_number"]]
                 colour = "#1f78b4"
-            elif data.kind == "admin" or m.decl.style.get("label"):
+            elif data.kind in ("admin", "inventory") or m.decl.style.get("label"):
                 texts = [str(t or "") for t in data.attrs.get("label", [""] * len(data))]
                 colour = hex_or(m.decl.style.get("stroke"), "#444444") or "#444444"
             else:

@@ -32,9 +32,14 @@ PLUGIN = Plugin(
             Text("Kết quả kiểm kê", "Inventory results"),
             source="inv.result",
             geometry="multipolygon",
-            # inv.result holds areas per unit: the map draws them on the unit's boundary
-            # (ref.admin_unit through unit_id) as a choropleth.
-            style={"thematic": "area_ha", "geometry_via": "unit_id -> ref.admin_unit.geom"},
+            # inv.result holds areas per unit: the map draws, on each unit's boundary
+            # (ref.admin_unit through unit_id), the share of non-agricultural land in the
+            # newest period as a choropleth (five classes, light to dark).
+            style={
+                "thematic": "non_agricultural_share",
+                "geometry_via": "unit_id -> ref.admin_unit.geom",
+                "stroke": "#6a3d9a",
+            },
             visible=False,
             z=35,
         ),

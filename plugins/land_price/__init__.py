@@ -51,7 +51,7 @@ PLUGIN = Plugin(
             source="price.road_segment",
             geometry="line",
             min_scale=25_000,
-            style={"stroke": "#e31a1c", "stroke_width_px": 3, "label": "from_desc – to_desc"},
+            style={"stroke": "#e31a1c", "stroke_width_px": 3, "label": "{from_desc} – {to_desc}"},
             visible=False,
             z=50,
         ),
