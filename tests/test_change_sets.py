@@ -534,3 +534,89 @@ def test_concurrent_edit_of_one_parcel(db, people, parcels):
     # The review shows the conflict too, as a located problem.
     codes = [p.code for p in cs.validate(people.clerk2, second)]
     assert codes == ["VERSION_CONFLICT"]
+
+
+def test_approval_of_a_stale_change_set_is_refused(db, people, parcels):
+    pid, version, poly = parcels.single()
+    first = cs.open_change_set(people.clerk, "thay_doi_thuoc_tinh", "Đổi địa chỉ", None)
+    second = cs.open_change_set(people.clerk2, "tach_thua", "Tách thửa", None)
+    cs.draft_attributes(people.clerk, first, pid, version, {"address": "Ấp 4"})
+    cs.draft_split(people.clerk2, second, pid, version, split_in_two(poly))
+    cs.submit(people.clerk, first)
+    cs.submit(people.clerk2, second)  # both submitted on version 1
+    cs.approve(people.approver, first, "")
+    before = snapshot(db)
+    with pytest.raises(cs.ConflictError, match=f"phiên bản {version} → {version + 1}"):
+        cs.approve(people.approver, second, "")
+    assert snapshot(db) == before
+    assert cs.load(people.approver, second).status == "da_nop"
+
+
+def empty_square(dsn: str, side: float) -> tuple[int, Polygon]:
+    """A square on a map sheet that no current parcel covers, and the sheet's commune."""
+    with psycopg.connect(dsn) as conn:
+        commune, x, y, r = conn.execute(
+            """
+            WITH e AS (
+                SELECT s.commune_id AS commune,
+                       (ST_Dump(ST_Difference(s.frame, coalesce(
+                           (SELECT ST_Union(p.geom) FROM cad.parcel p
+                            WHERE p.geom && s.frame AND p.retired_at IS NULL),
+                           'POLYGON EMPTY'::geometry)))).geom AS g
+                FROM cad.map_sheet s)
+            SELECT e.commune, ST_X(c.center), ST_Y(c.center), c.radius
+            FROM e CROSS JOIN LATERAL ST_MaximumInscribedCircle(e.g) c
+            WHERE ST_Area(e.g) > 1 ORDER BY c.radius DESC LIMIT 1
+            """
+        ).fetchone()
+    assert r > side, "no empty land on any sheet"
+    return commune, shapely.Point(x, y).buffer(side / 2, cap_style="square")
+
+
+def test_two_new_parcels_on_the_same_land_second_approval_refused(db, person_factory):
+    commune, square = empty_square(db, 6.0)
+    clerk1, clerk2, approver = (
+        psycopg.connect(person_factory(db, rights=r, communes=[commune]).dsn, autocommit=True)
+        for r in (EDITOR, EDITOR, APPROVER)
+    )
+    first = cs.open_change_set(clerk1, "thua_moi", "Đăng ký lần đầu", None)
+    second = cs.open_change_set(clerk2, "thua_moi", "Đăng ký lần đầu", None)
+    attrs = {"land_use_code": "ONT", "address": "Ấp 1"}
+    assert list(cs.draft_new_parcel(clerk1, first, square, attrs)) == []
+    assert list(cs.draft_new_parcel(clerk2, second, square, attrs)) == []
+    cs.submit(clerk1, first)
+    cs.submit(clerk2, second)
+    created = cs.approve(approver, first, "")
+    with psycopg.connect(db) as conn:
+        number, nid, area, code, where = conn.execute(
+            "SELECT p.parcel_number, p.national_id, p.area_legal, "
+            "(SELECT string_agg(code, ',') FROM cad.land_use u WHERE u.parcel_id = p.id), "
+            "p.commune_id FROM cad.parcel p WHERE p.id = %s",
+            (created[0],),
+        ).fetchone()
+    assert number > 0 and len(nid) == 12 and float(area) == 36.0 and code == "ONT"
+    assert where is not None
+    before = snapshot(db)
+    # The second now overlaps an official parcel: validation refuses the approval.
+    with pytest.raises(cs.ValidationFailed, match="chồng lấn") as caught:
+        cs.approve(approver, second, "")
+    assert [p.code for p in caught.value.problems] == ["OVERLAP"]
+    assert caught.value.problems[0].parcel_id == created[0]
+    assert square.buffer(0.01).contains(caught.value.problems[0].location)
+    assert snapshot(db) == before
+    for c in (clerk1, clerk2, approver):
+        c.close()
+
+
+def test_listing_follows_the_area(db, people, parcels):
+    pid, version, poly = parcels.single()
+    cs_id = cs.open_change_set(people.clerk, "tach_thua", "Tách thửa", None)
+    cs.draft_split(people.clerk, cs_id, pid, version, split_in_two(poly))
+    assert cs_id not in [c.id for c in cs.list_change_sets(people.approver)]  # a draft
+    cs.submit(people.clerk, cs_id)
+    assert cs_id in [c.id for c in cs.list_change_sets(people.approver, "da_nop")]
+    assert cs_id not in [c.id for c in cs.list_change_sets(people.approver_b)]
+    with pytest.raises(cs.PermissionDenied):
+        cs.review(people.approver_b, cs_id)
+    mine = cs.list_change_sets(people.clerk)
+    assert [c.id for c in mine if c.id == cs_id] == [cs_id] and mine[0].items == []
