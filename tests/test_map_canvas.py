@@ -456,3 +456,43 @@ def test_the_server_refusal_is_shown_on_the_map(qtbot, qapp, demo_db):
         assert window.canvas.online is not False  # refused, not offline
     finally:
         window.close()
+
+
+def test_main_window_map_rides_the_sessions_reconnect(qtbot, qapp, viewer, ont_parcel):
+    """In the window, a dropped link seen by the map is handed to the session (one
+    back-off for the whole window): the status bar says offline, the map keeps its view
+    and selection, and redraws when the session reports the link back."""
+    from app.net.latency_proxy import LatencyProxy
+    from app.plugin import PluginRegistry
+    from app.session import LinkState
+    from app.ui.main_window import MainWindow
+
+    ensure_fonts(qapp)
+    with LatencyProxy.for_dsn(viewer.dsn, rtt_ms=0, mbit=None) as proxy:
+        window = MainWindow(
+            proxy.wrap_dsn(viewer.dsn), PluginRegistry().discover(entry_point_group=None), "vi"
+        )
+        qtbot.addWidget(window)
+        window.resize(1100, 750)
+        window.show()
+        c = window.canvas
+        try:
+            qtbot.waitUntil(window.map_ready, timeout=20_000)
+            show(qtbot, c, *ont_parcel["centre"])
+            c.set_selection([ont_parcel["id"]])
+            states: list[str] = []
+            window.session.add_state_listener(lambda ch: states.append(ch.state))
+            proxy.cut(60)
+            wanted = c.view.panned(150, 0)
+            c.set_view(wanted)
+            qtbot.waitUntil(lambda: c.online is False and window.connected is False, timeout=15_000)
+            assert not c._retry.isActive()  # the session reconnects, not the canvas
+            assert LinkState.OFFLINE in states
+            assert c.view == wanted and c.selection == [ont_parcel["id"]]
+            proxy.restore()
+            qtbot.waitUntil(lambda: c.online is True and c.settled(), timeout=30_000)
+            assert states[-1] == LinkState.CONNECTED
+            assert c._image_view == wanted and c.selection == [ont_parcel["id"]]
+            assert len(c.data[PARCELS]) > 0
+        finally:
+            window.close()

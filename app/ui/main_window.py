@@ -266,6 +266,7 @@ class MainWindow(QMainWindow):
         self.canvas = MapCanvas(self.fetcher, self.layer_model, lang=self.lang)
         self.setCentralWidget(self.canvas)
         self.canvas.connectionChanged.connect(self._map_connection)
+        self.canvas.link_reporter = self.session.report_link_error
         # The session tells when the person's link drops and comes back (any query, any
         # thread): shown in the status bar, and the map re-requests its view on return.
         self.link_changed.connect(self._show_link_state)

@@ -206,6 +206,10 @@ class MapCanvas(QWidget):
         self.history = ExtentHistory()
         self.tool = "pan"
         self.map_tool: MapTool | None = None
+        #: Who handles a dropped link (the window's session: app.session.Session.
+        #: report_link_error, True when it took over reconnecting and will say when the
+        #: link is back, and the window then calls refresh()). None: retry here.
+        self.link_reporter: Callable[[BaseException], bool] | None = None
         self.selection: list[int] = []
         self.highlighted: list[int] = []
         self.data: dict[str, LayerData] = {}
@@ -328,8 +332,11 @@ class MapCanvas(QWidget):
             self._set_online(False)
             return
         if is_link_error(exc) or isinstance(exc, SignInError):
-            # Link lost: keep the view and the selection, say so, retry with back-off.
+            # Link lost: keep the view and the selection, say so, and let the session
+            # reconnect (one back-off for the whole window) or retry here without one.
             self._set_online(False)
+            if self.link_reporter is not None and self.link_reporter(exc):
+                return
             self._retry.start(self._retry_ms)
             self._retry_ms = min(RETRY_MAX_MS, self._retry_ms * 2)
         elif isinstance(exc, psycopg.Error):
