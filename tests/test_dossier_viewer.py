@@ -29,7 +29,7 @@ def viewer(qtbot):
 
     v = DossierViewer("vi", cache=None)
     qtbot.addWidget(v)
-    v.resize(900, 700)
+    v.resize(700, 600)
     v.show()
     return v
 
@@ -46,6 +46,13 @@ def test_viewer_pages_zoom_rotate_levels(qtbot, viewer, tmp_path):
 
     data = samples.tiff_g4(4)
     viewer.show_bytes(data, "thử nghiệm.tif")
+    shown(qtbot, viewer)
+    # Fit page: the render thread reduced the page to the view's height.
+    viewer.fit_page()
+    img = shown(qtbot, viewer)
+    assert img.height() == viewer.view.height() < 1169
+    assert viewer.view.image_scale == pytest.approx(img.height() / 1169, abs=0.002)
+    viewer.actual_size()
     img = shown(qtbot, viewer)
     assert (img.width(), img.height()) == (827, 1169)
     assert viewer.page_total.text() == "/ 4"
@@ -122,6 +129,7 @@ def test_pdf_in_viewer(qtbot, viewer):
     from plugins.dossier.views import qimage_to_pil
 
     viewer.show_bytes(samples.pdf(3), "a.pdf")
+    viewer.actual_size()
     img = shown(qtbot, viewer)
     assert (img.width(), img.height()) == (1241, 1754)  # 150 dpi
     viewer.go_to(1)

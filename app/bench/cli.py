@@ -56,6 +56,9 @@ def register(subparsers) -> None:
     dossier.add_argument("--runs", type=int, default=5, help="timed runs per case (median)")
     dossier.add_argument("--rtt-ms", type=float, default=40.0, help="round-trip time added")
     dossier.add_argument("--mbit", type=float, default=100.0, help="Mbit/s per direction")
+    dossier.add_argument(
+        "--verify-mb", type=int, default=0, help="also time the server's hash check of N MB"
+    )
     dossier.set_defaults(func=run_dossier)
 
     searchb = bench_sub.add_parser(

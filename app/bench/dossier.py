@@ -1,9 +1,233 @@
-"""``landrec bench dossier`` (issue 6): filled in below."""
+"""``landrec bench dossier`` (issue 6): a 50-page 300 dpi CCITT G4 TIFF over a WAN.
+
+Generates the scan (A4 pages with ruled "text" and scanner dust, ~100 kB a page like real
+G4 scans), uploads it as a temporary dossier editor (directly, timing the server's SHA-256
+check), then starts the latency proxy (app/net, pitfall P6) and opens the document in the
+real viewer widget (off-screen) through it:
+
+* first page visible — from ``open_document`` to page 1 on screen, cold (empty cache, new
+  connection: the viewer's first open);
+* whole file — until every chunk is in and its SHA-256 verified;
+* cached reopen — the same document opened again in that viewer (one rights check on its
+  open connection, bytes from the local cache).
+
+Medians of ``--runs`` runs against the targets. ``--verify-mb N`` also times the server's
+hash check of an N MB upload (the finish of a 300 MB scan). Everything created is removed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from app.bench.rls import _one
+from app.errors import UserFacingError
+from app.net.latency_proxy import ProxyProcess
+from app.store.dsn import resolve_dsn
+
+
+def _create_person(owner: psycopg.Connection) -> tuple[str, str]:
+    import secrets
+
+    role = f"bench_{secrets.token_hex(5)}"
+    password = f"Bb-{secrets.token_urlsafe(18)}!9"
+    owner.execute(
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE lr_person, lr_dossier_editor").format(
+            sql.Identifier(role), sql.Literal(password)
+        )
+    )
+    owner.execute(
+        "INSERT INTO sys.account (role_name, person_id_number, full_name, unit, whole_province,"
+        " must_change_password, password_changed_at) VALUES (%s, %s, %s, %s, true, false, now())",
+        (role, f"{secrets.randbelow(10**12):012d}", "Tài khoản đo hiệu năng", "LandRec"),
+    )
+    owner.execute("INSERT INTO sys.account_right VALUES (%s, 'dossier', 'editor')", (role,))
+    return role, password
+
+
+def _drop_person(owner: psycopg.Connection, role: str) -> None:
+    owner.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+    )
+    owner.execute("DELETE FROM sys.account WHERE role_name = %s", (role,))
+    owner.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+    owner.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def _wait(app, cond, timeout: float = 30.0) -> float:
+    end = time.perf_counter() + timeout
+    while not cond():
+        app.processEvents()
+        if time.perf_counter() > end:
+            raise UserFacingError("the viewer did not finish in time")
+        time.sleep(0.0005)
+    return time.perf_counter()
+
+
+def _verify_big(owner_dsn: str, person_dsn: str, mb: int) -> tuple[float, float]:
+    """(upload s, finish s) of an mb-MB file through the API, locally; then removed."""
+    data_chunk = os.urandom(1 << 20)
+    head = b"II*\x00" + data_chunk[4:]
+    h = hashlib.sha256(head)
+    for _ in range(mb - 1):
+        h.update(data_chunk)
+    sha = h.hexdigest()
+    with psycopg.connect(person_dsn, autocommit=True) as conn:
+        t0 = time.perf_counter()
+        conn.execute("SELECT api.begin_upload(%s, %s, 'image/tiff', 1048576)", (sha, mb << 20))
+        for seq in range(mb):
+            conn.execute(
+                "SELECT api.put_chunk(%s, %s, %s)", (sha, seq, head if seq == 0 else data_chunk)
+            )
+        t1 = time.perf_counter()
+        out = conn.execute("SELECT api.finish_upload(%s)", (sha,)).fetchone()[0]
+        t2 = time.perf_counter()
+        if not out["ok"]:
+            raise UserFacingError(f"verification failed: {out}")
+    with psycopg.connect(owner_dsn, autocommit=True) as owner:
+        owner.execute("DELETE FROM doc_blob.blob WHERE sha256 = %s", (sha,))
+    return t1 - t0, t2 - t1
+
+
+def run(
+    dsn: str, runs: int, rtt_ms: float, mbit: float | None, verify_mb: int, progress=print
+) -> str:
+    from app.dossier import samples
+    from app.dossier.store import DocumentCache, DossierStore
+
+    runs = max(1, runs)
+    try:
+        owner = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
+    try:
+        proxy = ProxyProcess.for_dsn(dsn, rtt_ms=rtt_ms, mbit=mbit)
+    except ValueError as exc:
+        owner.close()
+        raise UserFacingError(f"{exc} (give a host:port DSN)") from None
+    lines: list[str] = []
+    with owner, tempfile.TemporaryDirectory(prefix="landrec-bench-dossier-") as tmp:
+        if not _one(owner, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]:
+            raise UserFacingError("the benchmark needs the store owner's DSN (a superuser)")
+        parcel = _one(owner, "SELECT id FROM cad.parcel WHERE retired_at IS NULL LIMIT 1")[0]
+        progress("generating a 50-page 300 dpi CCITT G4 TIFF …")
+        data = samples.tiff_g4(50, dpi=300, speckle=0.003)
+        path = Path(tmp) / "ho so 50 trang.tif"
+        path.write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        owner.execute(
+            "DELETE FROM doc_blob.blob b WHERE sha256 = %s AND NOT EXISTS "
+            "(SELECT 1 FROM doc.document d WHERE d.sha256 = b.sha256)",
+            (sha,),
+        )
+        role, password = _create_person(owner)
+        person = psycopg.conninfo.make_conninfo(dsn, user=role, password=password)
+        doc_id = None
+        try:
+            progress(f"{len(data) / 2**20:.1f} MB; uploading (local, with renditions) …")
+            with DossierStore.connect(person) as st:
+                t0 = time.perf_counter()
+                res = st.upload(path)
+                upload_s = time.perf_counter() - t0
+                doc_id = st.create_document(
+                    res.sha256, {"doc_type": "ban_ve"}, [{"parcel_id": parcel}]
+                )
+            big = _verify_big(dsn, person, verify_mb) if verify_mb > 0 else None
+
+            from PySide6.QtWidgets import QApplication
+
+            if QApplication.instance() is None:
+                if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+                    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+                QApplication([])
+            app = QApplication.instance()
+            from plugins.dossier.views import DossierViewer
+
+            first, whole, reopen = [], [], []
+            with proxy:
+                wan = psycopg.conninfo.make_conninfo(
+                    proxy.wrap_dsn(dsn), user=role, password=password
+                )
+                for r in range(runs):
+                    cache = DocumentCache(Path(tmp) / f"cache{r}")
+                    v = DossierViewer("vi", cache=cache)
+                    v.resize(1200, 900)
+                    v.show()
+                    t0 = time.perf_counter()
+                    v.open_document(wan, doc_id)
+                    t_first = _wait(app, lambda v=v: "first_page" in v.timings)
+                    t_all = _wait(app, lambda v=v: v.doc is not None)
+                    _wait(app, lambda v=v: v._shown_generation == v._generation)
+                    _wait(app, lambda v=v: v.thumbs.count() == 50)  # the first open is over
+                    first.append((t_first - t0) * 1000)
+                    whole.append((t_all - t0) * 1000)
+                    for _ in range(2):
+                        t0 = time.perf_counter()
+                        v.open_document(wan, doc_id)
+                        _wait(app, lambda v=v: v.doc is not None and v.from_cache)
+                        t_shown = _wait(app, lambda v=v: v._shown_generation == v._generation)
+                        reopen.append((t_shown - t0) * 1000)
+                        if os.environ.get("LANDREC_BENCH_DEBUG"):
+                            print({k: round((x - t0) * 1000, 1) for k, x in v.timings.items()})
+                    v.close_connection()
+                    v.deleteLater()
+                    progress(
+                        f"run {r + 1}: first page {first[-1]:.0f} ms, whole file "
+                        f"{whole[-1]:.0f} ms, cached reopen {reopen[-1]:.0f} ms"
+                    )
+        finally:
+            if doc_id is not None:
+                owner.execute("DELETE FROM doc.document_link WHERE document_id = %s", (doc_id,))
+                owner.execute("DELETE FROM doc.document WHERE id = %s", (doc_id,))
+            owner.execute(
+                "DELETE FROM doc_blob.blob b WHERE sha256 = %s AND NOT EXISTS "
+                "(SELECT 1 FROM doc.document d WHERE d.sha256 = b.sha256)",
+                (sha,),
+            )
+            _drop_person(owner, role)
+
+    link = f"{rtt_ms:g} ms RTT / {mbit:g} Mbit/s" if mbit else f"{rtt_ms:g} ms RTT"
+    med = statistics.median
+    lines.append(
+        f"landrec bench dossier — 50-page 300 dpi G4 TIFF, {len(data) / 2**20:.1f} MB,"
+        f" proxy {link}, median of {runs} runs"
+    )
+    lines.append(f"{'case':<44}{'median':>10}{'target':>10}  ok")
+    rows = [
+        ("first page visible (cold, new connection)", med(first), 1000.0),
+        ("whole file in, SHA-256 verified", med(whole), None),
+        ("cached reopen, page 1 on screen", med(reopen), 150.0),
+    ]
+    for name, value, target in rows:
+        ok = "" if target is None else ("yes" if value <= target else "NO")
+        tgt = "—" if target is None else f"{target:.0f} ms"
+        lines.append(f"{name:<44}{value:>7.0f} ms{tgt:>10}  {ok}")
+    lines.append(f"upload, local (50 pages + renditions): {upload_s:.2f} s")
+    if big:
+        lines.append(
+            f"{verify_mb} MB upload, local: {big[0]:.1f} s; server SHA-256 check at "
+            f"finish: {big[1] * 1000:.0f} ms"
+        )
+    return "\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
-    raise SystemExit("landrec bench dossier: not ready yet")
+    print(
+        run(
+            resolve_dsn(args.dsn, args.store_dir),
+            args.runs,
+            args.rtt_ms,
+            args.mbit or None,
+            getattr(args, "verify_mb", 0),
+            progress=lambda m: print(f"  {m}", flush=True),
+        )
+    )
+    return 0

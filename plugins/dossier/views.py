@@ -12,12 +12,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from PySide6.QtCore import QDate, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -127,6 +129,7 @@ class PageView(QWidget):
     """Draws the current page at the model's zoom; wheel zooms, dragging pans."""
 
     zoomed = Signal()
+    resized = Signal()
 
     def __init__(self, model: ViewerModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -137,9 +140,17 @@ class PageView(QWidget):
         self.setMinimumSize(200, 200)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-    def set_image(self, image: QImage | None) -> None:
+    def set_image(self, image: QImage | None, image_scale: float = 1.0) -> None:
+        """``image`` is the page (rotated) already reduced by ``image_scale`` — the render
+        thread draws at screen size, so painting never scales a 300 dpi page."""
         self.image = image
+        self.image_scale = image_scale
         self.update()
+
+    def native_size(self) -> tuple[float, float]:
+        if self.image is None:
+            return 0.0, 0.0
+        return self.image.width() / self.image_scale, self.image.height() / self.image_scale
 
     def scale(self) -> float:
         if self.image is None:
@@ -148,9 +159,8 @@ class PageView(QWidget):
         m = self.model
         rot, m.rotation = m.rotation, 0
         try:
-            return m.effective_scale(
-                self.image.width(), self.image.height(), self.width(), self.height()
-            )
+            w, h = self.native_size()
+            return m.effective_scale(round(w), round(h), self.width(), self.height())
         finally:
             m.rotation = rot
 
@@ -158,7 +168,8 @@ class PageView(QWidget):
         if self.image is None:
             return 0, 0
         s = self.scale()
-        return round(self.image.width() * s), round(self.image.height() * s)
+        w, h = self.native_size()
+        return round(w * s), round(h * s)
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
@@ -167,9 +178,14 @@ class PageView(QWidget):
             w, h = self.shown_size()
             x = max(0, (self.width() - w) // 2) - (self.model.pan_x if w > self.width() else 0)
             y = max(0, (self.height() - h) // 2) - (self.model.pan_y if h > self.height() else 0)
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < 1)
+            smooth = (w, h) != (self.image.width(), self.image.height())
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
             p.drawImage(QRectF(x, y, w, h), self.image)
         p.end()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
@@ -230,9 +246,13 @@ class DossierViewer(QWidget):
         self._sig.rendered.connect(self._on_rendered)
         self._generation = 0
         self._shown_generation = -1
+        self._thumbs_sha: str | None = None
         self._load_generation = 0
         self._pages: OrderedDict[int, Any] = OrderedDict()  # decoded pages (PIL), LRU
         self._render_lock = threading.Lock()
+        self._conn_lock = threading.Lock()
+        self._store: DossierStore | None = None
+        self._store_dsn = ""
         self._build()
 
     def t(self, text: Text) -> str:
@@ -289,7 +309,8 @@ class DossierViewer(QWidget):
         self.thumbs.currentRowChanged.connect(lambda r: r >= 0 and self.go_to(r))
         split.addWidget(self.thumbs)
         self.view = PageView(self.model)
-        self.view.zoomed.connect(self._update_status)
+        self.view.zoomed.connect(self._rescaled)
+        self.view.resized.connect(self._rescaled)
         split.addWidget(self.view)
         split.setStretchFactor(1, 1)
         layout.addWidget(split, 1)
@@ -313,52 +334,89 @@ class DossierViewer(QWidget):
         self.timings = {"start": t0}
         sig = self._sig
         cache = self.cache if self.cache is not None else shared_cache()
+        view_size, mode = (self.view.width(), self.view.height()), self.model.mode
 
-        def work() -> None:
-            try:
-                with DossierStore.connect(dsn) as st:
-                    info = st.info(document_id)
-                    if not info.get("has_file"):
-                        raise formats.DossierFileError(
-                            f"Hồ sơ {document_id} chưa có bản quét (chỉ có thông tin)"
-                        )
-                    if not info.get("may_read_bytes", True):
-                        raise formats.DossierFileError(
-                            f"Hồ sơ quét {document_id} thuộc loại hạn chế: tài khoản không "
-                            "có quyền xem nội dung"
-                        )
-                    cached = cache.get(info["sha256"])
-                    if cached is not None:
-                        sig.loaded.emit(info, cached, True)
-                        return
-                    if info["media_type"] == formats.PDF and info.get("previews"):
-                        # pdfium needs the whole PDF: page 1's rendition comes first.
-                        first = st.previews(document_id, "screen", 1, 1)
-                        if first and gen == self._load_generation:
-                            sig.early_page.emit(_png_qimage(first[0][3]))
-                    shown = [False]
-
-                    def on_bytes(buf: bytearray) -> None:
-                        sig.progress.emit(len(buf), int(info["byte_size"]))
-                        if not shown[0] and info["media_type"] != formats.PDF:
-                            page = formats.first_page_from_prefix(bytes(buf), info["media_type"])
-                            if page is not None:
-                                shown[0] = True
-                                sig.early_page.emit(pil_to_qimage(page))
-                        if gen != self._load_generation:
-                            raise UploadCancelled
-
-                    data = st.read_file(document_id, info, on_bytes)
-                    cache.put(info["sha256"], data, info.get("classification") == "han_che")
+        def load(st: DossierStore) -> None:
+            info = st.info(document_id)
+            self.timings["info"] = time.perf_counter()
+            if not info.get("has_file"):
+                raise formats.DossierFileError(
+                    f"Hồ sơ {document_id} chưa có bản quét (chỉ có thông tin)"
+                )
+            if not info.get("may_read_bytes", True):
+                raise formats.DossierFileError(
+                    f"Hồ sơ quét {document_id} thuộc loại hạn chế: tài khoản không "
+                    "có quyền xem nội dung"
+                )
+            cached = cache.get(info["sha256"])
+            if cached is not None:
+                self.timings["cache"] = time.perf_counter()
+                sig.loaded.emit(info, cached, True)
+                if info.get("previews") and self._thumbs_sha != info["sha256"]:
                     thumbs = st.previews(document_id, "thumb")
                     sig.thumbs.emit([(p, _png_qimage(d)) for p, _w, _h, d in thumbs])
-                    sig.loaded.emit(info, data, False)
-            except UploadCancelled:
                 return
-            except Exception as exc:
-                sig.failed.emit(str(exc))
+            if info["media_type"] == formats.PDF and info.get("previews"):
+                # pdfium needs the whole PDF: page 1's rendition comes first.
+                first = st.previews(document_id, "screen", 1, 1)
+                if first and gen == self._load_generation:
+                    sig.early_page.emit((_png_qimage(first[0][3]), 1.0))
+            shown = [False]
+
+            def on_bytes(buf: bytearray) -> None:
+                sig.progress.emit(len(buf), int(info["byte_size"]))
+                if not shown[0] and info["media_type"] != formats.PDF:
+                    page = formats.first_page_from_prefix(bytes(buf), info["media_type"])
+                    if page is not None:
+                        shown[0] = True
+                        small, factor = screen_image(page, ViewerModel(mode=mode), *view_size)
+                        sig.early_page.emit((pil_to_qimage(small), factor))
+                if gen != self._load_generation:
+                    raise UploadCancelled
+
+            data = st.read_file(document_id, info, on_bytes)
+            cache.put(info["sha256"], data, info.get("classification") == "han_che")
+            sig.loaded.emit(info, data, False)
+            if info.get("previews") and self._thumbs_sha != info["sha256"]:
+                thumbs = st.previews(document_id, "thumb")
+                sig.thumbs.emit([(p, _png_qimage(d)) for p, _w, _h, d in thumbs])
+
+        def work() -> None:
+            # One connection per viewer, kept open: a reopen then costs one round trip
+            # (the rights check) instead of a new TLS/SCRAM handshake of several.
+            with self._conn_lock:
+                try:
+                    if self._store is None or self._store.conn.closed or self._store_dsn != dsn:
+                        self.close_connection()
+                        self._store = DossierStore(
+                            psycopg.connect(dsn, autocommit=True, connect_timeout=15)
+                        )
+                        self._store_dsn = dsn
+                    load(self._store)
+                except UploadCancelled:
+                    return
+                except psycopg.OperationalError as exc:
+                    self.close_connection()  # the next open reconnects
+                    sig.failed.emit(str(exc))
+                except Exception as exc:
+                    sig.failed.emit(str(exc))
 
         threading.Thread(target=work, name="dossier-load", daemon=True).start()
+
+    def close_connection(self) -> None:
+        if self._store is not None:
+            with contextlib.suppress(Exception):
+                self._store.conn.close()
+            self._store = None
+
+    def closeEvent(self, event) -> None:
+        self._load_generation += 1
+        threading.Thread(target=self._close_later, daemon=True).start()
+        super().closeEvent(event)
+
+    def _close_later(self) -> None:
+        with self._conn_lock:
+            self.close_connection()
 
     def show_bytes(self, data: bytes, name: str = "", media_type: str | None = None) -> None:
         self._reset()
@@ -371,7 +429,6 @@ class DossierViewer(QWidget):
         self.doc = None
         self.data = None
         self._pages.clear()
-        self.thumbs.clear()
         self.model = ViewerModel(mode=self.model.mode)
         self.view.model = self.model
         self.view.set_image(None)
@@ -382,16 +439,17 @@ class DossierViewer(QWidget):
         self.progress.setValue(done)
         self.status.setText(self.t(T_LOADING).format(done=done // 1024, total=total // 1024))
 
-    def _on_early_page(self, image: QImage) -> None:
+    def _on_early_page(self, early: tuple[QImage, float]) -> None:
         import time
 
         if self.doc is None:  # the real page may already be there
             self.timings.setdefault("first_page", time.perf_counter())
-            self.view.set_image(image)
+            self.view.set_image(*early)
 
     def _on_thumbs(self, items: list) -> None:
         if self.thumbs.count():
             return
+        self._thumbs_sha = self.info.get("sha256")
         for page, img in items:
             it = QListWidgetItem(QIcon(QPixmap.fromImage(img)), str(page))
             self.thumbs.addItem(it)
@@ -405,10 +463,15 @@ class DossierViewer(QWidget):
 
         self.progress.setVisible(False)
         try:
-            doc = formats.open_document(data, info.get("media_type"), info.get("original_name", ""))
+            doc = formats.open_document(
+                data, info.get("media_type"), info.get("original_name", ""), info.get("page_count")
+            )
         except formats.DossierFileError as exc:
             self._on_failed(str(exc))
             return
+        if info.get("sha256") is None or info.get("sha256") != self._thumbs_sha:
+            self.thumbs.clear()  # another file: its own thumbnails will come
+            self._thumbs_sha = None
         self.info, self.data, self.doc, self.from_cache = info, data, doc, from_cache
         self.model.page_count = doc.page_count
         self.model.page = 0
@@ -418,7 +481,7 @@ class DossierViewer(QWidget):
         self.page_spin.blockSignals(False)
         self.page_total.setText(f"/ {doc.page_count}")
         self.timings["loaded"] = time.perf_counter()
-        if not self.thumbs.count():
+        if not self.thumbs.count() and not info.get("previews"):
             self._render_thumbs_locally()
         self._render()
 
@@ -447,6 +510,7 @@ class DossierViewer(QWidget):
         gen = self._generation
         doc, page = self.doc, self.model.page
         model = ViewerModel(**vars(self.model))  # a snapshot for the thread
+        view_size = (self.view.width(), self.view.height())
 
         def work() -> None:
             try:
@@ -459,15 +523,16 @@ class DossierViewer(QWidget):
                             self._pages.popitem(last=False)
                     else:
                         self._pages.move_to_end(page)
-                img = pil_to_qimage(model.apply(im))
+                shown, factor = screen_image(im, model, *view_size)
+                img = pil_to_qimage(shown)
             except Exception as exc:
                 self._sig.failed.emit(str(exc))
                 return
-            self._sig.rendered.emit(gen, img)
+            self._sig.rendered.emit(gen, (img, factor))
 
         threading.Thread(target=work, name="dossier-render", daemon=True).start()
 
-    def _on_rendered(self, gen: int, image: QImage) -> None:
+    def _on_rendered(self, gen: int, rendered: tuple[QImage, float]) -> None:
         import time
 
         if gen != self._generation:
@@ -475,8 +540,16 @@ class DossierViewer(QWidget):
         self._shown_generation = gen
         self.timings.setdefault("first_page", time.perf_counter())
         self.timings["rendered"] = time.perf_counter()
-        self.view.set_image(image)
+        self.view.set_image(*rendered)
         self._update_status()
+
+    def _rescaled(self) -> None:
+        """The shown size changed: show the current image stretched at once, and render
+        the page again at the new size (off the UI thread)."""
+        self.view.update()
+        self._update_status()
+        if self.doc is not None:
+            self._render()
 
     def _update_status(self) -> None:
         if self.doc is None:
@@ -508,18 +581,15 @@ class DossierViewer(QWidget):
 
     def fit_width(self) -> None:
         self.model.fit_width()
-        self.view.update()
-        self._update_status()
+        self._rescaled()
 
     def fit_page(self) -> None:
         self.model.fit_page()
-        self.view.update()
-        self._update_status()
+        self._rescaled()
 
     def actual_size(self) -> None:
         self.model.actual_size()
-        self.view.update()
-        self._update_status()
+        self._rescaled()
 
     def rotate(self, clockwise: bool = True) -> None:
         self.model.rotate(clockwise)
@@ -631,6 +701,23 @@ class DossierViewer(QWidget):
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         if QPrintDialog(printer, self).exec() == QDialog.DialogCode.Accepted:
             self.print_pages(printer, pages)
+
+
+def screen_image(im, model: ViewerModel, view_w: int, view_h: int):
+    """(page reduced to the size it is shown at, rotated and levelled; the factor). Below
+    1:1 the reduction happens here, on the render thread, before rotation and levels, so
+    they touch ~1 Mpx instead of a 300 dpi page's 8.7 Mpx."""
+    from PIL import Image
+
+    w, h = im.size
+    s = model.effective_scale(w, h, view_w, view_h)
+    if s < 1.0:
+        if im.mode == "1":
+            im = im.convert("L")
+        im = im.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX)
+    else:
+        s = 1.0
+    return model.apply(im), s
 
 
 def _png_qimage(data: bytes) -> QImage:
