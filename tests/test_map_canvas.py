@@ -324,7 +324,7 @@ def test_status_shows_vn2000_and_wgs84_and_takes_a_typed_scale(qtbot, canvas, on
     settle(qtbot, canvas)
 
 
-def test_layer_panel_hides_a_layer_and_shows_the_legend(qtbot, canvas, ont_parcel):
+def test_layer_panel_hides_a_layer_and_shows_the_legend(qtbot, canvas, ont_parcel, demo_db):
     from app.ui.layer_panel import LayerPanel
 
     panel = LayerPanel(canvas.layers)
@@ -351,10 +351,18 @@ def test_layer_panel_hides_a_layer_and_shows_the_legend(qtbot, canvas, ont_parce
     assert canvas.grab().toImage().pixelColor(px, py) != QColor("#ffd0ff")
     items["Thửa đất"].setCheckState(Qt.CheckState.Checked)
     qtbot.waitUntil(lambda: canvas.settled() and PARCELS in canvas.data, timeout=15_000)
-    # Double-click: zoom to what the layer holds in view.
+    # Double-click: zoom to the whole layer as this (whole-province) viewer sees it.
     before = canvas.view
-    panel.list.itemDoubleClicked.emit(items["Thửa đất"])
-    assert canvas.view != before
+    with qtbot.waitSignal(canvas.layerExtentShown, timeout=10_000):
+        panel.list.itemDoubleClicked.emit(items["Thửa đất"])
+    assert canvas.view.resolution > 10 * before.resolution
+    with psycopg.connect(demo_db) as conn:
+        ext = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom)"
+            "::geometry e FROM ref.admin_unit WHERE level = 'commune' AND valid_to IS NULL) s"
+        ).fetchone()
+    b = canvas.view.bbox
+    assert b[0] <= ext[0] and b[1] <= ext[1] and b[2] >= ext[2] and b[3] >= ext[3]
     settle(qtbot, canvas)
 
 
@@ -496,3 +504,52 @@ def test_main_window_map_rides_the_sessions_reconnect(qtbot, qapp, viewer, ont_p
             assert len(c.data[PARCELS]) > 0
         finally:
             window.close()
+
+
+def test_zoom_to_layer_asks_the_store_for_what_the_person_may_see(
+    qtbot, qapp, demo_db, person_factory
+):
+    """Zoom to layer covers the layer's whole extent in the person's area, not just what
+    the current view has loaded: an officer lands on their commune, a price viewer on
+    every priced road segment."""
+    with psycopg.connect(demo_db) as conn:
+        commune, *cbox = conn.execute(
+            "SELECT id, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM ref.admin_unit WHERE level = 'commune' AND valid_to IS NULL "
+            "AND id IN (SELECT commune_id FROM cad.parcel) ORDER BY id LIMIT 1"
+        ).fetchone()
+        roads = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom)::geometry e FROM price.road_segment) s"
+        ).fetchone()
+    ensure_fonts(qapp)
+    officer = person_factory(
+        demo_db, rights={"cadastral": ["viewer"], "land_price": ["viewer"]}, communes=[commune]
+    )
+    fetcher = Fetcher(officer.dsn)
+    c = MapCanvas(fetcher, LayerModel(default_layers()), debounce_ms=5)
+    qtbot.addWidget(c)
+    c.resize(*SIZE)
+    c.show()
+    try:
+        # Start far from the commune, zoomed in on a corner of the road network.
+        c.set_view(Viewport(roads[0], roads[1], 0.5, *SIZE))
+        with qtbot.waitSignal(c.layerExtentShown, timeout=10_000):
+            c.zoom_to_layer(PARCELS)
+        b = c.view.bbox
+        assert b[0] <= cbox[0] and b[1] <= cbox[1] and b[2] >= cbox[2] and b[3] >= cbox[3]
+        assert (b[2] - b[0]) < 1.3 * max(cbox[2] - cbox[0], (cbox[3] - cbox[1]) * 4 / 3)
+        with psycopg.connect(demo_db) as conn:
+            mine = conn.execute(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+                "ST_Extent(geom)::geometry e FROM price.road_segment WHERE commune_id = %s) s",
+                (commune,),
+            ).fetchone()
+        with qtbot.waitSignal(c.layerExtentShown, timeout=10_000):
+            c.zoom_to_layer("land_price.road_segment")
+        b = c.view.bbox
+        assert b[0] <= mine[0] and b[1] <= mine[1] and b[2] >= mine[2] and b[3] >= mine[3]
+    finally:
+        fetcher.cancel()
+        c.pool.waitForDone(10_000)
+        fetcher.close()

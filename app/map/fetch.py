@@ -179,6 +179,42 @@ class Fetcher:
         if conn is not None:
             conn.close()
 
+    def layer_extent(self, m: MapLayer) -> BBox | None:
+        """Extent of everything of layer ``m`` the person may see, or None. Parcels, sheets
+        and boundaries: the person's current communes (the province for a whole-province
+        account) — one small read instead of an extent over a million parcels."""
+        if m.kind in ("parcels", "sheets", "admin"):
+            query: sql.Composable = sql.SQL(
+                "SELECT ST_Extent(geom) FROM ref.admin_unit WHERE level = 'commune' "
+                "AND valid_to IS NULL AND (sys.sees_whole_province() "
+                "OR id = ANY ((SELECT sys.my_units())::bigint[]))"
+            )
+        elif m.kind == "inventory":
+            query = sql.SQL(
+                "SELECT ST_Extent(u.geom) FROM ref.admin_unit u "
+                "WHERE u.level = 'commune' AND u.id IN (SELECT unit_id FROM inv.result)"
+            )
+        elif m.kind == "relation":
+            schema, _, table = m.decl.source.partition(".")
+            query = sql.SQL("SELECT ST_Extent({}) FROM {}").format(
+                sql.Identifier(m.decl.geometry_column), sql.Identifier(schema, table)
+            )
+        else:
+            return None
+        with self._lock:
+            row = (
+                self.conn()
+                .execute(
+                    sql.SQL(
+                        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ({}) x(e)"
+                    ).format(query)
+                )
+                .fetchone()
+            )
+        if row is None or row[0] is None:
+            return None
+        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
     def cancel(self) -> None:
         """Interrupt the statement in flight (a stale view); safe from any thread and
         never blocking: a cancel request is a new connection to the server (2 round trips

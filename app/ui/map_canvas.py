@@ -68,6 +68,24 @@ class _Signals(QObject):
     #: generation, view, image, {layer id: LayerData}, final, timings
     rendered = Signal(int, object, object, object, bool, object)
     failed = Signal(int, object)
+    #: layer id, its extent (minx, miny, maxx, maxy) or None, or the exception
+    extent = Signal(str, object)
+
+
+class _ExtentJob(QRunnable):
+    """The whole extent of one layer as the person sees it (zoom to layer), on the map's
+    worker so it queues behind the fetch instead of sharing its connection."""
+
+    def __init__(self, canvas: MapCanvas, layer: MapLayer) -> None:
+        super().__init__()
+        self.fetcher, self.signals, self.layer = canvas.fetcher, canvas._signals, layer
+
+    def run(self) -> None:
+        try:
+            result: object = self.fetcher.layer_extent(self.layer)
+        except BaseException as exc:  # delivered to the UI thread
+            result = exc
+        self.signals.extent.emit(self.layer.id, result)
 
 
 class _RenderJob(QRunnable):
@@ -183,6 +201,7 @@ class MapCanvas(QWidget):
     rendered = Signal(dict)  # timings of a finished image
     connectionChanged = Signal(bool)
     toolChanged = Signal(str)
+    layerExtentShown = Signal(str)  # zoom to layer done
 
     def __init__(
         self,
@@ -230,6 +249,7 @@ class MapCanvas(QWidget):
         self._signals = _Signals()
         self._signals.rendered.connect(self._on_rendered, Qt.ConnectionType.QueuedConnection)
         self._signals.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self._signals.extent.connect(self._on_extent, Qt.ConnectionType.QueuedConnection)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # one fetch at a time; stale ones are cancelled
         self._debounce = QTimer(self)
@@ -396,14 +416,28 @@ class MapCanvas(QWidget):
             self.zoom_to_bbox(*self.full_extent)
 
     def zoom_to_layer(self, layer_id: str) -> None:
-        data = self.data.get(layer_id)
-        if data is not None and len(data):
-            import shapely
+        """Zoom to everything of the layer the person may see (asked of the store, not
+        just what the current view has loaded)."""
+        try:
+            layer = self.layers.get(layer_id)
+        except KeyError:
+            return
+        if layer.kind is None:
+            return
+        self.pool.start(_ExtentJob(self, layer))
 
-            b = shapely.total_bounds(data.geoms)
-            self.zoom_to_bbox(*(float(v) for v in b))
-        else:
+    @Slot(str, object)
+    def _on_extent(self, layer_id: str, result: object) -> None:
+        if isinstance(result, BaseException):
+            if not (is_link_error(result) and self.link_reporter and self.link_reporter(result)):
+                self.error_message = (str(result) or type(result).__name__).splitlines()[0]
+                self.update()
+            return
+        if result is None:  # nothing of this layer in the person's area
             self.zoom_to_full()
+            return
+        self.zoom_to_bbox(*result)  # type: ignore[misc]
+        self.layerExtentShown.emit(layer_id)
 
     def zoom_to_selection(self) -> None:
         data = self.data.get(PARCELS)
