@@ -145,6 +145,36 @@ def test_moving_a_vertex_within_one_millimetre_counts_as_shared():
     assert set(move_vertex({1: LEFT, 2: far}, 1, ref, (X0 + 21, Y0 + 10))) == {1}
 
 
+def test_moving_a_vertex_lying_on_a_neighbours_edge_inserts_it_there_too():
+    # TOP: one long parcel above LEFT and RIGHT; their shared corner (X0+20, Y0+10) lies on
+    # TOP's bottom edge without being one of its vertices (a T-junction).
+    top = box(X0, Y0 + 10, X0 + 40, Y0 + 20)
+    geoms = {1: LEFT, 2: RIGHT, 3: top}
+    ref, _ = nearest_vertex(LEFT, X0 + 20, Y0 + 10)
+    out = move_vertex(geoms, 1, ref, (X0 + 20, Y0 + 12))
+    assert set(out) == {1, 2, 3}
+    assert len(out[3].exterior.coords) == 6  # the vertex was added to TOP
+    assert out[3].area == pytest.approx(400 - 40.0)  # TOP gives up the triangle 40 × 2 / 2
+    total = shapely.union_all(list(out.values()))
+    assert total.area == pytest.approx(800.0) and not list(total.interiors)  # no gap
+    assert sum(g.area for g in out.values()) == pytest.approx(800.0)  # no overlap
+
+
+def test_moving_a_vertex_keeps_a_neighbours_t_junction_on_the_boundary():
+    # BELOW_L and BELOW_R meet at (X0+10, Y0): that point lies on LEFT's bottom edge.
+    below_l = box(X0, Y0 - 10, X0 + 10, Y0)
+    below_r = box(X0 + 10, Y0 - 10, X0 + 20, Y0)
+    geoms = {1: LEFT, 2: below_l, 3: below_r}
+    ref, _ = nearest_vertex(LEFT, X0 + 20, Y0)  # LEFT's bottom-right corner, shared with 3
+    out = move_vertex(geoms, 1, ref, (X0 + 20, Y0 + 1))
+    # LEFT got the T-junction vertex, so only the part of its edge beyond it turned.
+    assert (X0 + 10, Y0) in list(out[1].exterior.coords)
+    assert set(out) == {1, 3}
+    union = shapely.union_all([out[1], below_l, out[3]])
+    assert sum(g.area for g in (out[1], below_l, out[3])) == pytest.approx(union.area)
+    assert not list(union.interiors)
+
+
 def test_a_move_that_makes_the_ring_cross_itself_is_refused():
     ref, _ = nearest_vertex(LEFT, X0, Y0)
     with pytest.raises(GeometryError) as err:

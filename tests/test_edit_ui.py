@@ -19,7 +19,7 @@ from app.map.viewport import Viewport
 from app.plugin import PluginRegistry
 from app.session import Session
 from app.ui.fonts import ensure_fonts
-from app.ui.i18n import install_language
+from app.ui.i18n import format_float, install_language
 
 pytestmark = pytest.mark.store
 
@@ -348,3 +348,188 @@ def test_a_viewer_gets_no_edit_actions_and_the_store_refuses_them(
         assert err.value.sqlstate == "42501"
         assert conn.execute("SELECT count(*) FROM cad.mutation WHERE reason = %s",
                             ("Không được phép",)).fetchone()[0] == 0  # fmt: skip
+
+
+# -- boundary edit, measuring, problems on the map, the author's own approval ---------------
+def test_dragging_a_shared_vertex_moves_both_parcels_with_undo_redo_and_drafts_a_reshape(
+    qtbot, qapp, demo_db, demo_parcels, people
+):
+    from app.edit import geometry as g
+
+    parcel = demo_parcels.geoms[demo_parcels.other]
+    window = open_window(qtbot, qapp, people.clerk.dsn)
+    try:
+        show_area(qtbot, window, parcel)
+        panel = open_change_set(qtbot, window, "dinh_chinh_ranh_gioi", "Đo đạc lại")
+        canvas = window.canvas
+        canvas.set_selection([demo_parcels.other])
+        with qtbot.waitSignal(panel.finished, timeout=20_000):
+            window.plugin_actions["cadastral.reshape"].trigger()
+        tool = canvas.map_tool
+        assert type(tool).__name__ == "VertexTool" and tool.target == demo_parcels.other
+        # A vertex the parcel shares with a neighbour (within 1 mm), moved 0.6 m inwards.
+        geoms = panel.session.stack.state
+        shared = None
+        for ref, xy in g.vertex_refs(geoms[tool.target]):
+            owners = [k for k, geom in geoms.items() if k != tool.target
+                      and shapely.Point(xy).distance(geom.boundary) < 0.001]  # fmt: skip
+            if owners:
+                shared, neighbour = (ref, xy), owners[0]
+                break
+        assert shared is not None
+        ref, (vx, vy) = shared
+        c = parcel.centroid
+        d = ((c.x - vx) ** 2 + (c.y - vy) ** 2) ** 0.5
+        to = (vx + (c.x - vx) / d * 0.6, vy + (c.y - vy) / d * 0.6)
+        panel.snap_spin.setValue(2)  # 0.2 m: the drop point stays where it is dropped
+        assert tool.snap_px == 2
+        rows_before = panel.corner_table.rowCount()
+        QTest.mouseMove(canvas, px(canvas, vx, vy))
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         px(canvas, vx, vy))  # fmt: skip
+        QTest.mouseMove(canvas, px(canvas, *to))
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           px(canvas, *to))  # fmt: skip
+        changed = panel.session.changed()
+        assert tool.target in changed and neighbour in changed, panel.last_message
+        moved = shapely.get_coordinates(changed[tool.target][1])
+        assert min(abs(x - to[0]) + abs(y - to[1]) for x, y in moved) < RES  # to the pixel
+        # The table follows the edit (T-junction vertices of neighbours may be added).
+        rows = panel.corner_table.rowCount()
+        assert rows == len(g.corner_table(changed[tool.target][1])) >= rows_before
+        shown = {panel.corner_table.item(r, 1).text() for r in range(rows)}
+        landed = min(moved, key=lambda p: abs(p[0] - to[0]) + abs(p[1] - to[1]))
+        assert format_float(landed[1], "vi", 3) in shown  # X = northing, to the mm
+        QTest.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert panel.session.changed() == {}
+        QTest.keyClick(canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+        assert set(panel.session.changed()) >= {tool.target, neighbour}
+        assert run_panel(qtbot, panel, lambda: QTest.keyClick(canvas, Qt.Key.Key_Return)) == "ok"
+        assert panel.items_list.count() == 1, [(p.code, p.message) for p in panel.session.problems]
+        cs = panel.session.change_set
+        assert cs.items[0].op == "reshape"
+        assert set(cs.items[0].parcel_ids) >= {demo_parcels.other, neighbour}
+        # Removing the item leaves an empty change set.
+        panel.items_list.setCurrentRow(0)
+        assert run_panel(qtbot, panel, lambda: click(panel.remove_button)) == "ok"
+        assert panel.items_list.count() == 0
+    finally:
+        window.close()
+
+
+def test_measuring_with_a_typed_vn2000_point_and_a_click(qtbot, qapp, demo_parcels, people):
+    parcel = demo_parcels.geoms[demo_parcels.other]
+    window = open_window(qtbot, qapp, people.viewer.dsn)  # measuring needs no change set
+    try:
+        show_area(qtbot, window, parcel)
+        window.plugin_actions["cadastral.measure_distance"].trigger()
+        panel, canvas = window.edit_panel, window.canvas
+        c = parcel.centroid
+        panel.coord_edit.setText(f"{c.y:.2f}; {c.x:.2f}".replace(".", ","))  # X north; Y east
+        QTest.keyClick(panel.coord_edit, Qt.Key.Key_Return)
+        assert canvas.map_tool.points == [(round(c.x, 2), round(c.y, 2))]
+        # 3 m east and 4 m north, far from any vertex or edge? Snapping may move it: the
+        # result is the distance to where the point landed.
+        QTest.mouseMove(canvas, px(canvas, c.x + 3, c.y + 4))
+        click_map(canvas, c.x + 3, c.y + 4)
+        (x1, y1) = canvas.map_tool.points[1]
+        QTest.keyClick(canvas, Qt.Key.Key_Return)
+        d = ((x1 - round(c.x, 2)) ** 2 + (y1 - round(c.y, 2)) ** 2) ** 0.5
+        assert panel.last_message == f"Khoảng cách {format_float(d, 'vi', 2)} m"
+        panel.coord_edit.setText("547980,25 1316443,47")  # swapped
+        QTest.keyClick(panel.coord_edit, Qt.Key.Key_Return)
+        assert "ngược X và Y" in panel.message_label.text()
+    finally:
+        window.close()
+
+
+def test_a_store_problem_is_listed_and_shown_on_the_map(qtbot, qapp, demo_db, demo_parcels, people):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    parcel = demo_parcels.geoms[demo_parcels.other]
+    window = open_window(qtbot, qapp, people.clerk.dsn)
+    try:
+        show_area(qtbot, window, parcel)
+        panel = open_change_set(qtbot, window, "thua_moi", "Thửa mới chồng lấn")
+        canvas = window.canvas
+        window.plugin_actions["cadastral.new_parcel"].trigger()
+        qtbot.waitUntil(lambda: not panel.fetching, timeout=20_000)
+        c = parcel.representative_point()  # a 4 × 4 m square inside a current parcel
+        corners = [(c.x - 2, c.y - 2), (c.x + 2, c.y - 2), (c.x + 2, c.y + 2), (c.x - 2, c.y + 2)]
+        for x, y in corners:
+            click_map(canvas, x, y)
+
+        def fill_dialog() -> None:
+            dialog = QApplication.activeModalWidget()
+            dialog.land_use.setText("ONT")
+            dialog.accept()
+
+        QTimer.singleShot(50, fill_dialog)
+        assert run_panel(qtbot, panel, lambda: QTest.keyClick(canvas, Qt.Key.Key_Return)) == "ok"
+        assert panel.items_list.count() == 0  # refused by the store: nothing kept
+        assert "Chưa lưu" in panel.message_label.text()
+        problems = [panel.problems_list.item(i) for i in range(panel.problems_list.count())]
+        assert any("chồng lấn" in it.text() for it in problems)
+        item = next(it for it in problems if "chồng lấn" in it.text())
+        panel.problems_list.itemClicked.emit(item)
+        loc = panel.overlay.problem_location
+        assert loc is not None and loc.distance(parcel) < 0.01
+        canvas.repaint()
+        grab = canvas.grab().toImage()
+        u, v = px(canvas, loc.x, loc.y).toTuple()
+        ring = {grab.pixelColor(u + 9, v + j).name() for j in range(-2, 3)}
+        assert "#ff1744" in ring  # the red marker around the problem's place
+    finally:
+        window.close()
+
+
+def test_the_author_cannot_approve_their_own_change_set_in_the_dialog(
+    qtbot, qapp, demo_db, demo_parcels, person_factory
+):
+    from app.edit import changeset, geometry
+    from app.ui.review_dialog import ReviewDialog
+    from app.ui.tasks import TaskRunner
+
+    both = person_factory(
+        demo_db, rights={"cadastral": ["editor", "approver"]}, communes=[demo_parcels.commune]
+    )
+    with psycopg.connect(demo_db) as conn:
+        pid, version, wkb = conn.execute(
+            "SELECT id, version, ST_AsBinary(geom) FROM cad.parcel WHERE retired_at IS NULL "
+            "AND commune_id = %s AND ST_NumGeometries(geom) = 1 AND id <> ALL(%s) "
+            "ORDER BY id DESC LIMIT 1",
+            (demo_parcels.commune, [demo_parcels.other, *demo_parcels.merge]),
+        ).fetchone()
+    geom = shapely.from_wkb(bytes(wkb))
+    minx, miny, maxx, maxy = geom.bounds
+    parts = geometry.split_polygon(
+        geom, [((minx + maxx) / 2, miny - 1), ((minx + maxx) / 2, maxy + 1)]
+    )
+    with psycopg.connect(both.dsn, autocommit=True) as conn:
+        cs = changeset.open_change_set(conn, "tach_thua", "Tự duyệt")
+        assert changeset.draft_split(conn, cs, pid, version, parts) == []
+        changeset.submit(conn, cs)
+    session = Session.from_dsn(both.dsn).open()
+    runner = TaskRunner()
+    ctx = SimpleNamespace(session=session, lang="vi", run_in_background=runner.submit)
+    dialog = ReviewDialog(ctx)
+    qtbot.addWidget(dialog)
+    try:
+        with qtbot.waitSignal(dialog.finished_job, timeout=20_000):
+            dialog.load_list()
+        with qtbot.waitSignal(dialog.finished_job, timeout=20_000):
+            assert dialog.select(cs)
+        with qtbot.waitSignal(dialog.finished_job, timeout=20_000) as blocker:
+            click(dialog.approve_button)
+        assert blocker.args == ["error"]
+        assert "tự phê duyệt" in dialog.status.text()
+        with psycopg.connect(demo_db) as conn:
+            assert conn.execute("SELECT status FROM cad.mutation WHERE id = %s",
+                                (cs,)).fetchone()[0] == "da_nop"  # fmt: skip
+            assert conn.execute("SELECT retired_at FROM cad.parcel WHERE id = %s",
+                                (pid,)).fetchone()[0] is None  # fmt: skip
+    finally:
+        dialog.close()
+        runner.shutdown()
+        session.close()

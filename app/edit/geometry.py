@@ -136,19 +136,67 @@ def move_vertex(
     old = _rings(geoms[key])[pi][ri][vi]
     to = (float(to[0]), float(to[1]))
     out: dict[int, Polygon | MultiPolygon] = {}
+    every = shapely.get_coordinates(np.array(list(geoms.values()), dtype=object))
     for k, g in geoms.items():
         parts = _rings(g)
         hit = False
         for rings in parts:
             for ring in rings:
+                if any(_close(xy, old, tolerance) for xy in ring):
+                    # Vertices of other parcels lying on the two edges that will turn
+                    # (T-junctions) are added to them first: those points stay where they
+                    # are, so the common boundary stays common.
+                    ring[:] = _noded(ring, old, every, tolerance)
                 for i, xy in enumerate(ring):
                     if _close(xy, old, tolerance):
                         ring[i] = to
                         hit = True
+        if not hit and k != key:
+            # Topological editing: the vertex lies on this neighbour's edge (a T-junction):
+            # the neighbour gets the vertex too, so moving it opens no gap.
+            hit = _insert_on_edge(parts, old, to, tolerance)
         if hit:
             out[k] = _build(parts, g)
     _check_valid(out)
     return out
+
+
+def _noded(ring: list[XY], old: XY, every: np.ndarray, tolerance: float) -> list[XY]:
+    """``ring`` with the points of ``every`` that lie on an edge touching ``old`` (but are
+    not its ends) inserted in order along that edge."""
+    out: list[XY] = []
+    n = len(ring)
+    for i in range(n):
+        a, b = ring[i], ring[(i + 1) % n]
+        out.append(a)
+        if not (_close(a, old, tolerance) or _close(b, old, tolerance)):
+            continue
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        L2 = dx * dx + dy * dy
+        if L2 == 0:
+            continue
+        t = ((every[:, 0] - a[0]) * dx + (every[:, 1] - a[1]) * dy) / L2
+        px, py = a[0] + t * dx, a[1] + t * dy
+        d = np.hypot(every[:, 0] - px, every[:, 1] - py)
+        L = math.sqrt(L2)
+        inner = (d <= tolerance) & (t * L > tolerance) & ((1 - t) * L > tolerance)
+        for j in np.argsort(t[inner]):
+            q = (float(every[inner][j, 0]), float(every[inner][j, 1]))
+            if not _close(q, out[-1], tolerance):
+                out.append(q)
+    return out
+
+
+def _insert_on_edge(parts: list[list[list[XY]]], at: XY, to: XY, tolerance: float) -> bool:
+    for rings in parts:
+        for ring in rings:
+            n = len(ring)
+            for i in range(n):
+                a, b = ring[i], ring[(i + 1) % n]
+                if math.dist(_project(at, a, b), at) <= tolerance:
+                    ring.insert(i + 1, to)
+                    return True
+    return False
 
 
 def insert_vertex(
