@@ -29,6 +29,7 @@ DATA_TABLES = (
     "plan.zone", "plan.land_use_plan",
     "price.parcel_position", "price.depth_band", "price.zone_price", "price.segment_price",
     "price.price_table", "price.zone", "price.road_segment", "price.road",
+    "cad.change_item_geom", "cad.change_item",
     "cad.parcel_lineage", "cad.mutation_parcel", "cad.mutation", "cad.restriction",
     "cad.asset", "cad.land_right", "cad.certificate_parcel", "cad.certificate",
     "cad.party_member", "cad.party", "cad.land_use", "cad.parcel_old_key", "cad.parcel",
