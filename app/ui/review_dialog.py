@@ -41,44 +41,71 @@ from app.ui.i18n import translate
 
 OLD_COLOUR = QColor("#c62828")
 NEW_COLOUR = QColor("#1565c0")
-PREVIEW_SIZE = (420, 320)
+PREVIEW_SIZE = (640, 320)
 
 
-def render_review(old: list[Any], new: list[Any], size: tuple[int, int] = PREVIEW_SIZE) -> QImage:
-    """Old geometry (red, dashed) under the new one (blue, filled) on a white image."""
-    image = QImage(size[0], size[1], QImage.Format.Format_ARGB32_Premultiplied)
+def render_review(
+    old: list[Any], new: list[Any], size: tuple[int, int] = PREVIEW_SIZE, lang: str = "vi"
+) -> QImage:
+    """Before and after side by side at one scale: left the parcels now (red), right the
+    proposal (blue) over the old outlines (red, dashed), each shape labelled with its
+    area, a scale bar under each."""
+    w, h = size
+    image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(QColor("#ffffff"))
     geoms = [x for x in (*old, *new) if x is not None and not x.is_empty]
     if not geoms:
         return image
-    bounds = shapely.total_bounds(geoms)
-    view = Viewport.fit(tuple(float(v) for v in bounds), size, margin=0.08)
+    half = (w - 6) // 2
+    bounds = tuple(float(v) for v in shapely.total_bounds(geoms))
+    view = Viewport.fit(bounds, (half, h - 22), margin=0.06)
     p = QPainter(image)
     try:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QBrush(QColor(21, 101, 192, 70)))
-        for geom in new:
-            p.drawPath(geometry_path(geom, view))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(_pen(OLD_COLOUR, 3.0, Qt.PenStyle.DashLine))
-        for geom in old:
-            p.drawPath(geometry_path(geom, view))
-        p.setPen(_pen(NEW_COLOUR, 1.6))
-        for geom in new:
-            p.drawPath(geometry_path(geom, view))
-        # Scale bar: a round length about a fifth of the width.
-        metres = view.resolution * size[0] / 5
+        p.setPen(_pen(QColor("#9e9e9e"), 1.0))
+        p.drawLine(half + 3, 4, half + 3, h - 4)
+        titles = (translate("ReviewDialog", "Before"), translate("ReviewDialog", "After"))
+        for pane, (title, shapes, fill, colour) in enumerate(
+            (
+                (titles[0], old, QColor(198, 40, 40, 40), OLD_COLOUR),
+                (titles[1], new, QColor(21, 101, 192, 60), NEW_COLOUR),
+            )
+        ):
+            p.save()
+            p.translate(pane * (half + 6), 18)
+            if pane == 1:  # the old outlines under the proposal, for reference
+                p.setPen(_pen(OLD_COLOUR, 1.5, Qt.PenStyle.DashLine))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                for geom in old:
+                    p.drawPath(geometry_path(geom, view))
+            p.setPen(_pen(colour, 2.0))
+            p.setBrush(QBrush(fill))
+            for geom in shapes:
+                p.drawPath(geometry_path(geom, view))
+            p.setPen(QColor("#000000"))
+            for geom in shapes:
+                c = geom.representative_point()
+                x, y = view.to_pixel(c.x, c.y)
+                p.drawText(
+                    QRectF(x - 60, y - 9, 120, 18),
+                    int(Qt.AlignmentFlag.AlignCenter),
+                    format_area(geom.area, lang),
+                )
+            p.restore()
+            p.drawText(QRectF(pane * (half + 6) + 6, 0, half - 12, 16), title)
+        # Scale bar: a round length about a fifth of a pane.
+        metres = view.resolution * half / 5
         nice = 10 ** int(f"{metres:e}".split("e")[1])
         for m in (5, 2, 1):
             if m * nice <= metres:
                 nice *= m
                 break
-        px = nice / view.resolution
+        length = nice / view.resolution
         p.setPen(_pen(QColor("#000000"), 2.0))
-        y = size[1] - 12
-        p.drawLine(10, y, int(10 + px), y)
-        p.drawText(QRectF(10, y - 18, 120, 16), f"{nice:g} m")
+        y = h - 6
+        for x0 in (8, half + 14):
+            p.drawLine(x0, y, int(x0 + length), y)
+            p.drawText(QRectF(x0 + length + 4, y - 12, 80, 14), f"{nice:g} m")
     finally:
         p.end()
     return image
@@ -127,11 +154,12 @@ class ReviewDialog(QDialog):
         self.preview = QLabel()
         self.preview.setObjectName("reviewPreview")
         self.preview.setFixedSize(*PREVIEW_SIZE)
-        self.preview.setToolTip(translate("ReviewDialog", "Red dashed: before; blue: after"))
         row.addWidget(self.preview)
         legend = QLabel(
             translate(
-                "ReviewDialog", "Red dashed: the parcels before; blue: the parcels after approval"
+                "ReviewDialog",
+                "Left: the parcels now (red). Right: after approval (blue), over the old "
+                "outlines (red, dashed)",
             )
         )
         legend.setWordWrap(True)
@@ -286,7 +314,7 @@ class ReviewDialog(QDialog):
         items = data.get("items") or []
         old_geoms = [o["geom"] for it in items for o in it["old"] if o.get("geom") is not None]
         new_geoms = [n["geom"] for it in items for n in it["new"] if n.get("geom") is not None]
-        self.preview_image = render_review(old_geoms, new_geoms)
+        self.preview_image = render_review(old_geoms, new_geoms, lang=self.lang)
         self.preview.setPixmap(QPixmap.fromImage(self.preview_image))
         self._fill_diff(items)
         self.problems.clear()

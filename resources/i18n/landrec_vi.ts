@@ -307,6 +307,7 @@
     <name>EditTools</name>
     <message>
         <source>Click at least {n} points, then press Enter</source>
+        <extracomment>Geometry of the problem the clerk clicked (shapely), drawn in red. Drafted new geometries of the change set, drawn in green. Snap tolerance on screen (pixels), configurable per tool.</extracomment>
         <translation>Hãy bấm ít nhất {n} điểm rồi nhấn Enter</translation>
     </message>
     <message>
@@ -727,7 +728,7 @@
     <name>MapCanvas</name>
     <message>
         <source>Offline — retrying…</source>
-        <extracomment>A press that moved less than this (px) is a click. Delay before fetching after a view change (ms): a burst of wheel notches asks once. Retry after a lost connection: first delay and cap (ms), doubling in between. Build the identify index on the worker for views up to this many parcels. generation, view, image, {layer id: LayerData}, final, timings The server&apos;s message when it refused the last view (shown on the map).</extracomment>
+        <extracomment>A press that moved less than this (px) is a click. Delay before fetching after a view change (ms): a burst of wheel notches asks once. Retry after a lost connection: first delay and cap (ms), doubling in between. Build the identify index on the worker for views up to this many parcels. generation, view, image, {layer id: LayerData}, final, timings layer id, its extent (minx, miny, maxx, maxy) or None, or the exception Who handles a dropped link (the window&apos;s session: app.session.Session. report_link_error, True when it took over reconnecting and will say when the link is back, and the window then calls refresh()). None: retry here. The server&apos;s message when it refused the last view (shown on the map).</extracomment>
         <translation>Mất kết nối — đang thử lại…</translation>
     </message>
 </context>
@@ -1087,14 +1088,6 @@
         <translation>Làm mới</translation>
     </message>
     <message>
-        <source>Red dashed: before; blue: after</source>
-        <translation>Nét đứt đỏ: trước; xanh: sau</translation>
-    </message>
-    <message>
-        <source>Red dashed: the parcels before; blue: the parcels after approval</source>
-        <translation>Nét đứt đỏ: các thửa trước biến động; xanh: các thửa sau khi duyệt</translation>
-    </message>
-    <message>
         <source>Differences</source>
         <translation>Thay đổi</translation>
     </message>
@@ -1113,6 +1106,10 @@
     <message>
         <source>After</source>
         <translation>Sau</translation>
+    </message>
+    <message>
+        <source>Left: the parcels now (red). Right: after approval (blue), over the old outlines (red, dashed)</source>
+        <translation>Bên trái: các thửa hiện tại (đỏ). Bên phải: sau khi duyệt (xanh), trên ranh giới cũ (nét đứt đỏ)</translation>
     </message>
     <message>
         <source>Validation</source>
