@@ -35,9 +35,9 @@ def viewer(qtbot):
 
 
 def shown(qtbot, viewer):
-    """Wait until the render thread has delivered the latest request."""
-    gen = viewer._generation
-    qtbot.waitUntil(lambda: getattr(viewer, "_shown_generation", -1) == gen, timeout=5000)
+    """Wait until the render thread has delivered the latest request (a resize may add one
+    while we wait: the one shown must be the newest)."""
+    qtbot.waitUntil(lambda: viewer._shown_generation == viewer._generation, timeout=5000)
     return viewer.view.image
 
 

@@ -216,16 +216,19 @@ def first_page_from_prefix(prefix: bytes, media_type: str):
         return None
 
 
-def renditions(doc: Document) -> Iterator[tuple[int, str, int, int, bytes]]:
-    """(page 1-based, kind, width, height, PNG bytes): a thumbnail and a screen-size rendition
-    of every page, stored with the file so a viewer over the WAN shows page 1 and the
-    thumbnail strip after one small read."""
+def renditions(doc: Document, screen: bool = True) -> Iterator[tuple[int, str, int, int, bytes]]:
+    """(page 1-based, kind, width, height, PNG bytes): a thumbnail of every page, and with
+    ``screen`` a screen-size rendition, stored with the file so a viewer over the WAN shows
+    the thumbnail strip — and a PDF's page 1, which pdfium cannot draw before the whole file
+    is in — after one small read. A TIFF's page 1 decodes from its first chunk, so TIFFs
+    need no screen renditions (they would weigh more than the G4 file itself)."""
+    kinds = (("screen", SCREEN_PX), ("thumb", THUMB_PX)) if screen else (("thumb", THUMB_PX),)
     for i in range(doc.page_count):
         im = doc.page(i)
         im = im.convert("L") if im.mode in ("1", "L") else im.convert("RGB")
-        for kind, px in (("screen", SCREEN_PX), ("thumb", THUMB_PX)):
-            r = im.copy()
+        for kind, px in kinds:
+            r = im.copy() if kind == "screen" or len(kinds) == 1 else im
             r.thumbnail((px, px), reducing_gap=2.0)
             buf = io.BytesIO()
-            r.save(buf, "PNG", optimize=False, compress_level=6)
+            r.save(buf, "PNG", compress_level=6)
             yield i + 1, kind, r.width, r.height, buf.getvalue()

@@ -20,7 +20,14 @@ from typing import Any
 
 import psycopg
 
-from app.dossier.formats import DossierFileError, FileInfo, check_file, open_document, renditions
+from app.dossier.formats import (
+    PDF,
+    DossierFileError,
+    FileInfo,
+    check_file,
+    open_document,
+    renditions,
+)
 
 CHUNK_SIZE = 1 << 20
 #: Chunks per read call after the first one (which is alone, so page 1 can show early).
@@ -125,7 +132,7 @@ class DossierStore:
         if first == 0:  # renditions once, with the first chunk's session
             doc = open_document(Path(path).read_bytes(), info.media_type, Path(path).name)
             try:
-                for page, kind, w, h, png in renditions(doc):
+                for page, kind, w, h, png in renditions(doc, screen=info.media_type == PDF):
                     self._call(
                         "SELECT api.put_preview(%s, %s, %s, %s, %s, %s)",
                         (sha, page, kind, w, h, png),
