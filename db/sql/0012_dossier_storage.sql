@@ -408,7 +408,7 @@ BEGIN
         RETURN jsonb_build_object('ok', false, 'incomplete', true,
             'error', format('Tệp chưa tải lên đủ: có %s/%s khối', v_have, v_blob.chunk_count));
     END IF;
-    -- One pass in memory (≤ sys.dossier_max_bytes); measured ~0.6 s for 300 MB (docs/dossiers.md).
+    -- One pass in memory (≤ sys.dossier_max_bytes); measured 0.9–1.1 s for 300 MB (docs/dossiers.md).
     SELECT encode(sha256(string_agg(c.data, ''::bytea ORDER BY c.seq)), 'hex') INTO v_hash
     FROM doc_blob.chunk c WHERE c.sha256 = p_sha256;
     IF v_hash IS DISTINCT FROM p_sha256 THEN
