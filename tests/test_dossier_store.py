@@ -351,3 +351,68 @@ def test_cache_hit_bound_and_restricted_wipe(demo_db, people, area, tmp_path):
         cache.put(hashlib.sha256(blob).hexdigest(), blob)
     assert cache.size() <= cache.max_bytes
     assert cache.get(public_sha) is None
+
+
+# --- folder import, cleanup ---------------------------------------------------------------
+def test_batch_import_report(demo_db, people, area, tmp_path):
+    from plugins.dossier.views import run_batch_import
+
+    rows = (
+        psycopg.connect(demo_db, autocommit=True)
+        .execute(
+            "SELECT p.id, u.code, s.sheet_number, p.parcel_number FROM cad.parcel p "
+            "JOIN cad.map_sheet s ON s.id = p.sheet_id "
+            "JOIN ref.admin_unit u ON u.id = s.commune_id "
+            "WHERE p.commune_id = %s AND p.retired_at IS NULL AND p.duplicate_seq = 0 "
+            "AND NOT EXISTS (SELECT 1 FROM cad.parcel q WHERE q.sheet_id = p.sheet_id "
+            "  AND q.parcel_number = p.parcel_number AND q.id <> p.id) ORDER BY p.id LIMIT 2",
+            (area["commune"],),
+        )
+        .fetchall()
+    )
+    (p1, code, sheet1, num1), (p2, _, sheet2, num2) = rows
+    folder = tmp_path / "lô quét"
+    folder.mkdir()
+    a = samples.tiff_g4(2)
+    samples.write(folder / f"{code}_{sheet1}_{num1}_GCN.tif", a)
+    samples.write(folder / f"{code}_{sheet2}_{num2}_HĐ.pdf", samples.pdf(2))
+    samples.write(folder / f"{code}_{sheet1}_{num1}_QD.tif", a)  # same bytes as the first
+    samples.write(folder / f"{code}_{sheet1}_99999_GCN.pdf", samples.pdf(1))  # no parcel
+    samples.write(folder / "scan 001.pdf", samples.pdf(1))  # not the convention
+    samples.write(folder / f"{code}_{sheet2}_{num2}_BV.pdf", b"")  # empty: an error line
+    editor = people["editor"]
+    report = run_batch_import(editor.dsn, folder, "<commune>_<sheet>_<parcel>_<type>", "noi_bo")
+    assert report.startswith("Đã nhập 2/6 tệp.")
+    assert f"Tệp trùng nội dung (bỏ qua): 1\n  ✗ {code}_{sheet1}_{num1}_QD.tif" in report
+    assert "Tên tệp không theo mẫu: 1\n  ✗ scan 001.pdf" in report
+    assert f"Không tìm thấy thửa đất (hoặc ngoài địa bàn): 1\n  ✗ {code}_{sheet1}_99999" in report
+    assert "Lỗi: 1" in report and "rỗng (0 byte)" in report
+    with DossierStore.connect(editor.dsn) as st:
+        docs1 = st.list_documents(parcel_id=p1)
+        docs2 = st.list_documents(parcel_id=p2)
+    assert any(d["doc_type"] == "giay_chung_nhan" and d["page_count"] == 2 for d in docs1)
+    assert any(d["doc_type"] == "hop_dong" and d["media_type"] == "application/pdf"
+               for d in docs2)  # fmt: skip
+    # Another commune's officer finds none of these parcels: all unmatched, nothing stored.
+    other = people["outsider"]
+    report = run_batch_import(other.dsn, folder, "<commune>_<sheet>_<parcel>_<type>", "noi_bo")
+    assert report.startswith("Đã nhập 0/6 tệp.")
+    assert "Không tìm thấy thửa đất (hoặc ngoài địa bàn): 4" in report
+
+
+def test_cleanup_removes_abandoned_uploads(demo_db, people, tmp_path):
+    data = samples.tiff_g4(3, speckle=0.02)
+    path = samples.write(tmp_path / "bo do.tif", data)
+    sha = hashlib.sha256(data).hexdigest()
+    with (
+        DossierStore.connect(people["editor"].dsn, SMALL_CHUNK) as st,
+        pytest.raises(UploadCancelled),
+    ):
+        st.upload(path, stop_after=1)
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        assert conn.execute("SELECT sys.dossier_cleanup()").fetchone()[0] == 0  # still fresh
+        conn.execute("UPDATE doc_blob.upload SET touched_at = now() - interval '3 days' "
+                     "WHERE sha256 = %s", (sha,))  # fmt: skip
+        assert conn.execute("SELECT sys.dossier_cleanup()").fetchone()[0] >= 1
+        assert conn.execute("SELECT count(*) FROM doc_blob.chunk WHERE sha256 = %s",
+                            (sha,)).fetchone()[0] == 0  # fmt: skip

@@ -225,3 +225,63 @@ def test_import_naming_plan(tmp_path):
     assert parse_name(Path("12-145-25402.pdf"), rx2).doc_type == "khac"
     with pytest.raises(PatternError):
         compile_pattern("<sheet>_<parcel>")
+
+
+class _Ctx:
+    """The AppContext the plugin's handlers get, with a real task runner."""
+
+    def __init__(self, dsn: str) -> None:
+        from app.ui.tasks import TaskRunner
+
+        self.dsn = dsn
+        self.lang = "vi"
+        self.window = None
+        self.registry = None
+        self.runner = TaskRunner()
+
+    def text(self, t) -> str:
+        return t.get(self.lang)
+
+    def run_in_background(self, fn, on_done, on_error=None) -> None:
+        self.runner.submit(fn, on_done, on_error)
+
+
+@pytest.mark.store
+def test_attach_dialog_and_documents_window(qtbot, demo_db, person_factory, tmp_path):
+    from plugins.dossier.views import AttachDialog, DocumentsWindow
+
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        commune, parcel = conn.execute(
+            "SELECT commune_id, id FROM cad.parcel WHERE retired_at IS NULL "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    editor = person_factory(demo_db, rights={"dossier": ["editor"]}, communes=[commune])
+    ctx = _Ctx(editor.dsn)
+    d = AttachDialog(ctx, {"parcel_id": parcel})
+    qtbot.addWidget(d)
+    files = [samples.write(tmp_path / "Hợp đồng chuyển nhượng.pdf", samples.pdf(2)),
+             samples.write(tmp_path / "bản vẽ.tif", samples.tiff_g4(1))]  # fmt: skip
+    d.set_files([str(f) for f in files])
+    d.doc_type.setCurrentIndex(d.doc_type.findData("hop_dong"))
+    d.number.setText("123/HĐCN")
+    d.issuer.setText("Văn phòng công chứng số 1")
+    d.start()
+    qtbot.waitUntil(lambda: len(d.result_ids) == 2, timeout=15000)
+    assert "Đã lưu 2 tệp" in d.status.text()
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT d.doc_type, d.number, d.issuer, d.page_count, d.original_name "
+            "FROM doc.document d WHERE d.id = ANY(%s) ORDER BY d.id",
+            (d.result_ids,),
+        ).fetchall()
+    assert rows == [
+        ("hop_dong", "123/HĐCN", "Văn phòng công chứng số 1", 2, "Hợp đồng chuyển nhượng.pdf"),
+        ("hop_dong", "123/HĐCN", "Văn phòng công chứng số 1", 1, "bản vẽ.tif"),
+    ]
+    w = DocumentsWindow(ctx, parcel_id=parcel)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.list.count() >= 2, timeout=10000)
+    qtbot.waitUntil(lambda: w.viewer.doc is not None, timeout=10000)
+    assert w.list.item(0).text().startswith("Hợp đồng 123/HĐCN")
+    w.viewer.close_connection()
+    ctx.runner.shutdown()
