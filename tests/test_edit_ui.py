@@ -533,3 +533,39 @@ def test_the_author_cannot_approve_their_own_change_set_in_the_dialog(
         dialog.close()
         runner.shutdown()
         session.close()
+
+
+class CountingConnection:
+    """Counts statements sent (each one round trip on an autocommit connection)."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.statements = conn, 0
+
+    def execute(self, *args, **kw):
+        self.statements += 1
+        return self.conn.execute(*args, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def test_each_editor_action_costs_at_most_four_round_trips(demo_db, demo_parcels, people):
+    """What the dock sends per action: the neighbourhood read, the draft, the reload."""
+    from app.edit.geometry import nearest_vertex
+    from app.edit.session import EditSession, neighbourhood
+
+    with psycopg.connect(people.clerk.dsn, autocommit=True) as raw:
+        conn = CountingConnection(raw)
+        s = EditSession()
+        s.open(conn, "dinh_chinh_ranh_gioi", "Đếm lượt gửi", "")
+        assert conn.statements == 1
+        conn.statements = 0
+        s.set_parcels(neighbourhood(conn, [demo_parcels.other]), [demo_parcels.other])
+        geom = s.geometry(demo_parcels.other)
+        x, y = shapely.get_coordinates(geom)[0]
+        ref, _ = nearest_vertex(geom, x, y)
+        c = geom.centroid
+        s.move_vertex(demo_parcels.other, ref, (x + (c.x - x) * 0.01, y + (c.y - y) * 0.01))
+        s.save_reshape(conn)
+        s.reload(conn)
+        assert conn.statements <= 4 and conn.statements == 3
