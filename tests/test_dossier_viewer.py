@@ -167,6 +167,18 @@ def test_open_from_store_then_cached(qtbot, demo_db, person_factory, tmp_path):
     shown(qtbot, v)
     assert time.perf_counter() - t0 < 2.0
     assert "(bản lưu trên máy)" in v.status.text()
+    v.release()
+
+    # The parcel panel's entry point: a window from a DSN and a document id.
+    from plugins.dossier.views import DossierViewer as Viewer
+    from plugins.dossier.views import show_document
+
+    dlg = show_document(editor.dsn, doc_id)
+    qtbot.addWidget(dlg)
+    inner = dlg.findChild(Viewer)
+    qtbot.waitUntil(lambda: inner.doc is not None, timeout=10000)
+    assert inner.doc.page_count == 3
+    dlg.close()
 
 
 # --- Qt-free parts --------------------------------------------------------------------------

@@ -211,6 +211,21 @@ class PageView(QWidget):
 
 
 # --- loading and rendering off the UI thread ----------------------------------------------
+_quit_hooked = False
+
+
+def _wipe_at_quit() -> None:
+    """Restricted scans leave the disk when the application ends, besides the sign-out
+    hook (signed_out) and the wipe when the next process opens the cache."""
+    global _quit_hooked
+    from PySide6.QtCore import QCoreApplication
+
+    app = QCoreApplication.instance()
+    if app is not None and not _quit_hooked:
+        app.aboutToQuit.connect(signed_out)
+        _quit_hooked = True
+
+
 class _Signals(QObject):
     thumbs = Signal(object)  # list[(page, QImage)]
     early_page = Signal(object)  # QImage of page 1 (rendition or decoded from a prefix)
@@ -254,6 +269,7 @@ class DossierViewer(QWidget):
         self._store: DossierStore | None = None
         self._store_dsn = ""
         self._build()
+        _wipe_at_quit()
 
     def t(self, text: Text) -> str:
         return text.get(self.lang)
@@ -409,9 +425,13 @@ class DossierViewer(QWidget):
                 self._store.conn.close()
             self._store = None
 
-    def closeEvent(self, event) -> None:
+    def release(self) -> None:
+        """Stop loading and close the connection (on a thread: a load may hold it)."""
         self._load_generation += 1
         threading.Thread(target=self._close_later, daemon=True).start()
+
+    def closeEvent(self, event) -> None:
+        self.release()
         super().closeEvent(event)
 
     def _close_later(self) -> None:
@@ -426,7 +446,10 @@ class DossierViewer(QWidget):
     def _reset(self) -> None:
         self._generation += 1
         self._load_generation += 1
-        self.doc = None
+        if self.doc is not None:
+            old, self.doc = self.doc, None
+            with self._render_lock:  # the render thread may still be on it
+                old.close()
         self.data = None
         self._pages.clear()
         self.model = ViewerModel(mode=self.model.mode)
@@ -491,9 +514,9 @@ class DossierViewer(QWidget):
         def work() -> None:
             items = []
             for i in range(doc.page_count):
-                if gen != self._load_generation:
-                    return
                 with self._render_lock:
+                    if gen != self._load_generation:  # another file: this one is closed
+                        return
                     im = doc.page(i, 0.1 if isinstance(doc, formats.PdfDocument) else 1.0)
                 im = im.convert("L") if im.mode in ("1", "L") else im.convert("RGB")
                 im.thumbnail((formats.THUMB_PX, formats.THUMB_PX))
@@ -515,6 +538,8 @@ class DossierViewer(QWidget):
         def work() -> None:
             try:
                 with self._render_lock:
+                    if doc is not self.doc:  # another file: this one is closed
+                        return
                     im = self._pages.get(page)
                     if im is None:
                         im = doc.page(page)
@@ -750,6 +775,7 @@ class DocumentsWindow(QDialog):
         self.viewer = DossierViewer(ctx.lang)
         self.viewer.dsn = ctx.dsn
         layout.addWidget(self.viewer, 1)
+        self.finished.connect(lambda _r: self.viewer.release())
         self.list.currentItemChanged.connect(self._pick)
         if parcel_id is not None:
             self.setWindowTitle(ctx.text(T_DOCS_OF).format(parcel=parcel_id))
@@ -1089,3 +1115,22 @@ def signed_out() -> None:
     from app.dossier.store import wipe_on_sign_out
 
     wipe_on_sign_out()
+
+
+def show_document(
+    dsn: str, document_id: int, parent: QWidget | None = None, lang: str = "vi"
+) -> QDialog:
+    """Open one document in a viewer window (for panels that hold a DSN, not a context:
+    the parcel panel's "Scanned documents" tab)."""
+    dlg = QDialog(parent)
+    dlg.setObjectName("dossierDocument")
+    dlg.setWindowTitle(T_VIEWER.get(lang))
+    dlg.resize(1000, 800)
+    layout = QVBoxLayout(dlg)
+    viewer = DossierViewer(lang)
+    viewer.dsn = dsn
+    layout.addWidget(viewer)
+    dlg.finished.connect(lambda _r: viewer.release())
+    viewer.open_document(dsn, document_id)
+    dlg.show()
+    return dlg
