@@ -290,6 +290,26 @@ def test_attach_dialog_and_documents_window(qtbot, demo_db, person_factory, tmp_
         ("hop_dong", "123/HĐCN", "Văn phòng công chứng số 1", 2, "Hợp đồng chuyển nhượng.pdf"),
         ("hop_dong", "123/HĐCN", "Văn phòng công chứng số 1", 1, "bản vẽ.tif"),
     ]
+    # The same dialog attaches to a change set by id.
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        mutation = conn.execute(
+            "WITH m AS (INSERT INTO cad.mutation (kind, reason) VALUES ('chuyen_quyen', 'thử') "
+            "RETURNING id), mp AS (INSERT INTO cad.mutation_parcel SELECT id, %s FROM m) "
+            "SELECT id FROM m",
+            (parcel,),
+        ).fetchone()[0]
+    d2 = AttachDialog(ctx, {"parcel_id": parcel})
+    qtbot.addWidget(d2)
+    d2.target_kind.setCurrentIndex(d2.target_kind.findData("mutation_id"))
+    d2.target_id.setValue(mutation)
+    d2.set_files([str(samples.write(tmp_path / "quyết định.tif", samples.tiff_g4(2)))])
+    d2.start()
+    qtbot.waitUntil(lambda: len(d2.result_ids) == 1, timeout=15000)
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT mutation_id, parcel_id FROM doc.document_link WHERE document_id = %s",
+            (d2.result_ids[0],),
+        ).fetchall() == [(mutation, None)]
     w = DocumentsWindow(ctx, parcel_id=parcel)
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: w.list.count() >= 2, timeout=10000)

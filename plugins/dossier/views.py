@@ -95,6 +95,11 @@ DOC_TYPES = (
     ("trich_luc", Text("Trích lục", "Cadastral extract")),
     ("khac", Text("Khác", "Other")),
 )
+TARGETS = (
+    ("parcel_id", Text("Thửa đất (mã)", "Parcel (id)")),
+    ("certificate_id", Text("Giấy chứng nhận (mã)", "Certificate (id)")),
+    ("mutation_id", Text("Biến động (mã)", "Change set (id)")),
+)
 CLASSES = (
     ("noi_bo", Text("Nội bộ", "Internal")),
     ("cong_khai", Text("Công khai", "Public")),
@@ -829,8 +834,19 @@ class AttachDialog(QDialog):
         self._cancel = threading.Event()
         self.setWindowTitle(ctx.text(T_ATTACH))
         form = QFormLayout(self)
-        what = ", ".join(f"{k.removesuffix('_id')} {v}" for k, v in link.items())
-        form.addRow(QLabel(what))
+        # The record: the selected parcel by default, or a certificate / change set by id.
+        target = QHBoxLayout()
+        self.target_kind = _combo(TARGETS, ctx.lang)
+        self.target_kind.setObjectName("targetKind")
+        self.target_id = QSpinBox()
+        self.target_id.setObjectName("targetId")
+        self.target_id.setRange(1, 2_000_000_000)
+        ((key, value),) = link.items()
+        self.target_kind.setCurrentIndex(max(0, self.target_kind.findData(key)))
+        self.target_id.setValue(int(value))
+        target.addWidget(self.target_kind)
+        target.addWidget(self.target_id, 1)
+        form.addRow(Text("Gắn vào", "Attach to").get(ctx.lang), target)
         pick = QPushButton(ctx.text(T_FILES))
         pick.clicked.connect(self._pick)
         self.file_label = QLabel("—")
@@ -894,6 +910,7 @@ class AttachDialog(QDialog):
             return
         self.upload_button.setEnabled(False)
         self._cancel.clear()
+        self.link = {self.target_kind.currentData(): self.target_id.value()}
         dsn, files, link = self.ctx.dsn, list(self.files), dict(self.link)
         metas = {f: self.meta(Path(f).name) for f in files}
         sig = _Signals()
