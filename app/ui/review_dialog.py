@@ -386,9 +386,17 @@ class ReviewDialog(QDialog):
                 ).format(id=cs_id, ids=", ".join(map(str, new_ids)) or "—")
             )
             self.current.status = "da_duyet"
+            self._refresh_map()
             self.load_list()
 
         self._run(lambda conn: changeset.approve(conn, cs_id, comment), done)
+
+    def _refresh_map(self) -> None:
+        """The approver's own map shows the new parcels at once (its cache is stale)."""
+        canvas = getattr(getattr(self.ctx, "window", None), "canvas", None)
+        if canvas is not None:
+            canvas.fetcher.clear_cache()
+            canvas.refresh()
 
     def reject_change_set(self) -> None:
         from app.edit import changeset
