@@ -436,6 +436,16 @@ def test_measuring_with_a_typed_vn2000_point_and_a_click(qtbot, qapp, demo_parce
         QTest.keyClick(canvas, Qt.Key.Key_Return)
         d = ((x1 - round(c.x, 2)) ** 2 + (y1 - round(c.y, 2)) ** 2) ** 0.5
         assert panel.last_message == f"Khoảng cách {format_float(d, 'vi', 2)} m"
+        # Area: two clicks and a double-click on the third corner finish the ring.
+        panel.snap_spin.setValue(0)
+        window.plugin_actions["cadastral.measure_area"].trigger()
+        assert canvas.map_tool.snap_px == 0
+        click_map(canvas, c.x, c.y)
+        click_map(canvas, c.x + 10, c.y)
+        QTest.mouseDClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                          px(canvas, c.x + 10, c.y + 10))  # fmt: skip
+        assert canvas.map_tool.value == pytest.approx(50.0, abs=2.5)  # to the pixel (0.1 m)
+        assert panel.last_message.startswith("Diện tích ") and " m² — chu vi " in panel.last_message
         panel.coord_edit.setText("547980,25 1316443,47")  # swapped
         QTest.keyClick(panel.coord_edit, Qt.Key.Key_Return)
         assert "ngược X và Y" in panel.message_label.text()

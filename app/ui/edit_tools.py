@@ -9,6 +9,7 @@ Backspace drops the last point, Ctrl+Z / Ctrl+Y undo and redo.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -244,7 +245,12 @@ class PolylineTool(EditTool):
         return event.button() == Qt.MouseButton.LeftButton
 
     def double_click(self, event: QMouseEvent) -> bool:
-        # The press before the double-click already added the point.
+        # Usually the press before the double-click added the point already; where the
+        # second press arrives only as the double-click, it is added here.
+        if self.canvas.view is not None:
+            s = self.snap_event(event)
+            if not self.points or math.dist(self.points[-1], (s.x, s.y)) > 1e-9:
+                self.points.append((s.x, s.y))
         self.finish()
         return True
 
