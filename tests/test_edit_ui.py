@@ -319,6 +319,15 @@ def test_a_split_line_not_crossing_the_parcel_says_so_and_drafts_nothing(
         assert type(canvas.map_tool).__name__ == "SplitTool"  # still drawing
         QTest.keyClick(canvas, Qt.Key.Key_Escape)
         assert canvas.map_tool is panel.overlay
+        # A self-intersecting ring (bow-tie) for a new parcel: refused with its place.
+        window.plugin_actions["cadastral.new_parcel"].trigger()
+        for dx, dy in ((-2, -2), (2, 2), (2, -2), (-2, 2)):
+            click_map(canvas, c.x + dx, c.y + dy)
+        QTest.keyClick(canvas, Qt.Key.Key_Return)
+        assert "tự cắt" in panel.message_label.text()
+        crossing = panel.overlay.problem_location
+        assert crossing is not None and crossing.distance(c) < 0.2  # the crossing point
+        assert panel.items_list.count() == 0 and panel.busy == 0
         with psycopg.connect(demo_db) as conn:
             n = conn.execute(
                 "SELECT count(*) FROM cad.change_item WHERE mutation_id = %s",
