@@ -588,3 +588,30 @@ def test_each_editor_action_costs_at_most_four_round_trips(demo_db, demo_parcels
         s.save_reshape(conn)
         s.reload(conn)
         assert conn.statements <= 4 and conn.statements == 3
+
+
+def test_an_attribute_change_of_the_selected_parcel_is_drafted(qtbot, qapp, demo_parcels, people):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    parcel = demo_parcels.geoms[demo_parcels.other]
+    window = open_window(qtbot, qapp, people.clerk.dsn)
+    try:
+        show_area(qtbot, window, parcel)
+        panel = open_change_set(qtbot, window, "thay_doi_thuoc_tinh", "Đổi địa chỉ")
+        window.canvas.set_selection([demo_parcels.other])
+
+        def fill() -> None:
+            dialog = QApplication.activeModalWidget()
+            assert dialog.windowTitle() == f"Thuộc tính thửa {demo_parcels.other}"
+            dialog.address.setText("Ấp Tân Lập")
+            dialog.accept()
+
+        QTimer.singleShot(50, fill)
+        assert run_panel(qtbot, panel, lambda: click(panel.tool_buttons["attributes"])) == "ok"
+        assert panel.items_list.count() == 1, panel.last_message
+        (item,) = panel.session.change_set.items
+        assert item.op == "attributes" and item.parcel_ids == [demo_parcels.other]
+        assert item.attributes == {"address": "Ấp Tân Lập"}
+    finally:
+        window.close()

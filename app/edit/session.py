@@ -243,6 +243,19 @@ class EditSession:
         self.problems = list(changeset.draft_new_parcel(conn, cs, poly, dict(attributes)))
         return self.problems
 
+    def attributes(
+        self, conn: psycopg.Connection, pid: int, attributes: Mapping[str, Any]
+    ) -> list[Any]:
+        """Land-use code / purposes, address, legal area of one parcel."""
+        from app.edit import changeset
+
+        cs = self._need_open()
+        base = self._parcel(pid)
+        self.problems = list(
+            changeset.draft_attributes(conn, cs, pid, base.version, dict(attributes))
+        )
+        return self.problems
+
     def remove_item(self, conn: psycopg.Connection, item_id: int) -> None:
         from app.edit import changeset
 

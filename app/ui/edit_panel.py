@@ -80,12 +80,24 @@ def error_text(exc: BaseException, lang: str) -> str:
 class NewParcelDialog(QDialog):
     """The attributes a new parcel needs besides its outline."""
 
-    def __init__(self, area_m2: float, lang: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        area_m2: float,
+        lang: str,
+        parent: QWidget | None = None,
+        title: str | None = None,
+        legal_area: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("newParcelDialog")
-        self.setWindowTitle(translate("EditPanel", "New parcel"))
+        self.setWindowTitle(title or translate("EditPanel", "New parcel"))
         form = QFormLayout(self)
         form.addRow(translate("EditPanel", "Computed area"), QLabel(format_area(area_m2, lang)))
+        self.legal_area: QLineEdit | None = None
+        if legal_area:
+            self.legal_area = QLineEdit()
+            self.legal_area.setObjectName("attributesLegalArea")
+            form.addRow(translate("EditPanel", "Legal area (m²)"), self.legal_area)
         self.land_use = QLineEdit()
         self.land_use.setObjectName("newParcelLandUse")
         self.land_use.setPlaceholderText("ONT, LUC, CLN…")
@@ -105,6 +117,16 @@ class NewParcelDialog(QDialog):
             out["land_use_code"] = self.land_use.text().strip().upper()
         if self.address.text().strip():
             out["address"] = self.address.text().strip()
+        text = self.legal_area.text().strip() if self.legal_area is not None else ""
+        if text:
+            # "1.234,5" (vi) or "1234.5": the last separator is the decimal one.
+            t = text.replace(" ", "")
+            if "," in t:
+                t = t.replace(".", "").replace(",", ".")
+            try:
+                out["area_legal"] = float(t)
+            except ValueError:
+                out["area_legal"] = text  # the store refuses it with its own message
         return out
 
 
@@ -175,6 +197,7 @@ class EditPanel(QWidget):
                 ("merge", translate("EditPanel", "Merge"), self.start_merge),
                 ("reshape", translate("EditPanel", "Edit boundary"), self.start_reshape),
                 ("new", translate("EditPanel", "New parcel"), self.start_new_parcel),
+                ("attributes", translate("EditPanel", "Attributes…"), self.edit_attributes),
                 (
                     "distance",
                     translate("EditPanel", "Measure distance"),
@@ -192,18 +215,18 @@ class EditPanel(QWidget):
         self.coord_edit.setObjectName("typedCoordinates")
         self.coord_edit.setPlaceholderText(translate("EditPanel", "X (north); Y (east) in VN-2000"))
         self.coord_edit.returnPressed.connect(self.add_typed_point)
-        grid.addWidget(self.coord_edit, 3, 0)
+        grid.addWidget(self.coord_edit, 4, 0)
         add = QPushButton(translate("EditPanel", "Add point"))
         add.clicked.connect(self.add_typed_point)
-        grid.addWidget(add, 3, 1)
+        grid.addWidget(add, 4, 1)
         self.snap_spin = QSpinBox()
         self.snap_spin.setObjectName("snapPixels")
         self.snap_spin.setRange(0, 50)
         self.snap_spin.setValue(int(g.DEFAULT_SNAP_PX))
         self.snap_spin.setSuffix(" px")
         self.snap_spin.valueChanged.connect(self._snap_changed)
-        grid.addWidget(QLabel(translate("EditPanel", "Snap tolerance")), 4, 0)
-        grid.addWidget(self.snap_spin, 4, 1)
+        grid.addWidget(QLabel(translate("EditPanel", "Snap tolerance")), 5, 0)
+        grid.addWidget(self.snap_spin, 5, 1)
         layout.addWidget(tools)
 
         self.message_label = QLabel("")
@@ -679,6 +702,51 @@ class EditPanel(QWidget):
                 self._install(None)
 
         self._run(work, done, self._draft_failed)
+
+    def edit_attributes(self) -> NewParcelDialog | None:
+        """Land-use code, address or legal area of the selected parcel (land-use change,
+        attribute change): one draft item, checked by the store like the others."""
+        if not self._need_change_set():
+            return None
+        sel = list(self.canvas.selection)
+        if len(sel) != 1:
+            self.say(translate("EditPanel", "Select the one parcel to edit first"), True)
+            return None
+        pid = sel[0]
+        data = self.canvas.data.get(PARCELS)
+        held = self.session.parcels.get(pid)
+        geom = held.geom if held else None
+        if geom is None and data is not None:
+            hit = [i for i, v in enumerate(data.ids) if int(v) == pid]
+            geom = data.geoms[hit[0]] if hit else None
+        dialog = NewParcelDialog(
+            geom.area if geom is not None else 0.0,
+            self.lang,
+            self,
+            title=translate("EditPanel", "Attributes of parcel {id}").format(id=pid),
+            legal_area=True,
+        )
+        self.attributes_dialog = dialog
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return dialog
+        attrs = dialog.attributes()
+        if not attrs:
+            self.say(translate("EditPanel", "Nothing to change"), True)
+            return dialog
+
+        def work(conn: psycopg.Connection) -> Any:
+            self.session.parcels.update(fetch_parcels(conn, ids=[pid]))  # its version now
+            self.session.attributes(conn, pid, attrs)
+            return self.session.reload(conn)
+
+        def done(cs: Any) -> None:
+            self._loaded(cs)
+            self._report_draft(
+                translate("EditPanel", "Attribute change of parcel {id} drafted").format(id=pid)
+            )
+
+        self._run(work, done, self._draft_failed)
+        return dialog
 
     def start_measure(self, area: bool) -> MeasureTool:
         tool = MeasureTool(self.session, None, self._tool_message, self.lang, area=area)

@@ -71,6 +71,10 @@
         <translation>Diện tích tính toán</translation>
     </message>
     <message>
+        <source>Legal area (m²)</source>
+        <translation>Diện tích pháp lý (m²)</translation>
+    </message>
+    <message>
         <source>Land-use code</source>
         <translation>Mã loại đất</translation>
     </message>
@@ -117,6 +121,10 @@
     <message>
         <source>Edit boundary</source>
         <translation>Sửa ranh giới</translation>
+    </message>
+    <message>
+        <source>Attributes…</source>
+        <translation>Thuộc tính…</translation>
     </message>
     <message>
         <source>Measure distance</source>
@@ -289,6 +297,18 @@
     <message>
         <source>New parcel drafted</source>
         <translation>Đã lập thửa mới</translation>
+    </message>
+    <message>
+        <source>Attributes of parcel {id}</source>
+        <translation>Thuộc tính thửa {id}</translation>
+    </message>
+    <message>
+        <source>Nothing to change</source>
+        <translation>Không có gì thay đổi</translation>
+    </message>
+    <message>
+        <source>Attribute change of parcel {id} drafted</source>
+        <translation>Đã lập thay đổi thuộc tính thửa {id}</translation>
     </message>
     <message>
         <source>Click the points to measure; Enter shows the result</source>
