@@ -267,7 +267,11 @@ class EditPanel(QWidget):
         )
         self.corner_table.verticalHeader().setVisible(False)
         self.corner_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.corner_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.corner_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.corner_table.verticalHeader().setDefaultSectionSize(22)
+
         layout.addWidget(self.corner_table, 1)
         self.corner_summary = QLabel("")
         self.corner_summary.setObjectName("cornerSummary")
