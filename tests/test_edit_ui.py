@@ -615,3 +615,24 @@ def test_an_attribute_change_of_the_selected_parcel_is_drafted(qtbot, qapp, demo
         assert item.attributes == {"address": "Ấp Tân Lập"}
     finally:
         window.close()
+
+
+def test_a_draft_change_set_is_continued_after_a_restart(qtbot, qapp, demo_parcels, people):
+    from app.edit import changeset
+
+    with psycopg.connect(people.clerk.dsn, autocommit=True) as conn:
+        cs = changeset.open_change_set(conn, "chuyen_muc_dich", "Chuyển mục đích", "HS-7")
+    window = open_window(qtbot, qapp, people.clerk.dsn)
+    try:
+        window.plugin_actions["cadastral.draft_mutation"].trigger()
+        panel = window.edit_panel
+        qtbot.waitUntil(lambda: panel.drafts_box.count() >= 1, timeout=20_000)
+        assert panel.drafts_box.findData(cs) >= 0
+        assert "Chuyển mục đích sử dụng" in panel.drafts_box.itemText(panel.drafts_box.findData(cs))
+        panel.drafts_box.setCurrentIndex(panel.drafts_box.findData(cs))
+        assert run_panel(qtbot, panel, lambda: click(panel.resume_button)) == "ok"
+        assert panel.session.change_set_id == cs and panel.session.status == "nhap"
+        assert panel.header.text().startswith(f"Biến động số {cs} — Chuyển mục đích sử dụng")
+        assert panel.tool_buttons["split"].isEnabled()
+    finally:
+        window.close()

@@ -178,6 +178,17 @@ class EditSession:
         self.change_set = None
         return self.change_set_id
 
+    def resume(self, conn: psycopg.Connection, change_set_id: int) -> Any:
+        """Continue one's own draft change set (the store checks it is one's own)."""
+        from app.edit import changeset
+
+        cs = changeset.load(conn, change_set_id)
+        self.change_set_id, self.kind, self.status = cs.id, cs.kind, cs.status
+        self.reason, self.dossier_number = cs.reason, cs.dossier_number or ""
+        self.problems = []
+        self.change_set = cs
+        return cs
+
     def _need_open(self) -> int:
         if self.change_set_id is None:
             raise g.GeometryError(

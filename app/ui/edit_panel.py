@@ -160,6 +160,8 @@ class EditPanel(QWidget):
         canvas.rendered.connect(lambda _t: self._fetch_timer.start())
         canvas.selectionChanged.connect(self._selection_changed)
         self._update_enabled()
+        if getattr(ctx, "session", None) is not None:
+            self.load_drafts()
 
     # -- layout -------------------------------------------------------------------------
     def _build(self) -> None:
@@ -182,6 +184,16 @@ class EditPanel(QWidget):
         self.open_button.setObjectName("openChangeSet")
         self.open_button.clicked.connect(self.open_change_set)
         form.addRow(self.open_button)
+        drafts = QHBoxLayout()
+        self.drafts_box = QComboBox()
+        self.drafts_box.setObjectName("myDrafts")
+        self.drafts_box.setToolTip(translate("EditPanel", "My change sets still in draft"))
+        drafts.addWidget(self.drafts_box, 1)
+        self.resume_button = QPushButton(translate("EditPanel", "Continue"))
+        self.resume_button.setObjectName("resumeChangeSet")
+        self.resume_button.clicked.connect(self.resume_change_set)
+        drafts.addWidget(self.resume_button)
+        form.addRow(translate("EditPanel", "My drafts"), drafts)
         self.header = QLabel(translate("EditPanel", "No change set is open"))
         self.header.setObjectName("changeSetHeader")
         self.header.setWordWrap(True)
@@ -342,6 +354,7 @@ class EditPanel(QWidget):
         for name, b in self.tool_buttons.items():
             b.setEnabled(idle and (open_ or name in ("distance", "area")))
         self.remove_button.setEnabled(idle and open_)
+        self.resume_button.setEnabled(idle and self.drafts_box.count() > 0)
         self.validate_button.setEnabled(idle and open_)
         self.submit_button.setEnabled(idle and open_ and self.items_list.count() > 0)
 
@@ -376,6 +389,36 @@ class EditPanel(QWidget):
             return self.session.reload(conn)
 
         self._run(work, self._loaded)
+
+    def load_drafts(self) -> None:
+        """One's own draft change sets, to continue one after a restart."""
+        from app.edit import changeset
+
+        def done(sets: list[Any]) -> None:
+            self.drafts_box.clear()
+            for cs in sets:
+                kind = KINDS.get(cs.kind, (cs.kind, cs.kind))
+                when = cs.created_at.strftime("%d/%m/%Y") if cs.created_at else ""
+                label = f"#{cs.id} {kind[1] if self.lang == 'en' else kind[0]} {when}"
+                if cs.dossier_number:
+                    label += f" — {cs.dossier_number}"
+                self.drafts_box.addItem(label, cs.id)
+            self._update_enabled()
+
+        me = self.ctx.session.user
+
+        def mine(conn: psycopg.Connection) -> list[Any]:
+            return [c for c in changeset.list_change_sets(conn, "nhap") if c.created_by == me]
+
+        # Quietly, like the neighbour reads: it neither blocks the buttons nor signals.
+        session = self.ctx.session
+        self.ctx.run_in_background(lambda: session.run(mine), done, lambda _e: None)
+
+    def resume_change_set(self) -> None:
+        cs_id = self.drafts_box.currentData()
+        if cs_id is None:
+            return
+        self._run(lambda conn: self.session.resume(conn, int(cs_id)), self._loaded)
 
     def _need_change_set(self) -> bool:
         if self.session.change_set_id is None or self.session.status != "nhap":

@@ -103,6 +103,18 @@
         <translation>Mở biến động</translation>
     </message>
     <message>
+        <source>My change sets still in draft</source>
+        <translation>Các biến động tôi đang lập dở (bản nháp)</translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation>Tiếp tục</translation>
+    </message>
+    <message>
+        <source>My drafts</source>
+        <translation>Bản nháp của tôi</translation>
+    </message>
+    <message>
         <source>No change set is open</source>
         <translation>Chưa mở biến động nào</translation>
     </message>
