@@ -76,3 +76,46 @@ def test_session_link_state_reaches_the_status_bar(qtbot, window):
     window.link_changed.emit(StateChange(LinkState.CONNECTED))
     qtbot.waitUntil(lambda: window.connected is True, timeout=10_000)
     assert label.text().startswith(("Đã kết nối", "Connected"))
+
+
+def test_double_clicking_a_scanned_document_opens_it_in_the_viewer(
+    qtbot, demo_db, person_factory, tmp_path
+):
+    from app.dossier import samples
+    from app.dossier.store import DossierStore
+    from plugins.dossier.views import DossierViewer
+
+    with psycopg.connect(demo_db) as conn:
+        commune, parcel = conn.execute(
+            "SELECT commune_id, id FROM cad.parcel WHERE retired_at IS NULL "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    clerk = person_factory(
+        demo_db, {"cadastral": ["viewer"], "dossier": ["editor"]}, communes=[commune]
+    )
+    path = samples.write(tmp_path / "bản vẽ thửa.tif", samples.tiff_g4(2))
+    with DossierStore.connect(clerk.dsn) as st:
+        doc_id = st.create_document(
+            st.upload(path).sha256, {"doc_type": "ban_ve"}, [{"parcel_id": parcel}]
+        )
+    win = MainWindow(
+        Session.from_dsn(clerk.dsn), PluginRegistry().discover(entry_point_group=None), "vi"
+    )
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        win.parcel_panel.show_parcel(parcel)
+        table = win.parcel_panel.documents
+        qtbot.waitUntil(lambda: win.parcel_panel.details is not None, timeout=10_000)
+        ids = [d["id"] for d in win.parcel_panel.details["documents"]]
+        assert doc_id in ids and table.rowCount() == len(ids)
+        row = ids.index(doc_id)
+        with qtbot.waitSignal(win.parcel_panel.documentRequested, timeout=2_000) as asked:
+            table.cellDoubleClicked.emit(row, 0)
+        assert asked.args == [doc_id]
+        viewer = win.document_viewer.findChild(DossierViewer)
+        qtbot.waitUntil(lambda: viewer.doc is not None, timeout=10_000)
+        assert viewer.doc.page_count == 2
+        win.document_viewer.close()
+    finally:
+        win.close()

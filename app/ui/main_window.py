@@ -673,4 +673,8 @@ class MainWindow(QMainWindow):
         self.fetcher.close()
         self.runner.shutdown(wait_ms=10_000)
         self.session.close()
+        # Signing out: restricted scans read in this session leave the local cache.
+        from app.dossier.store import wipe_on_sign_out
+
+        wipe_on_sign_out()
         super().closeEvent(event)

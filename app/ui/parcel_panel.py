@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from PySide6.QtCore import QDate, Qt, Slot
+from PySide6.QtCore import QDate, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QDateEdit,
     QDockWidget,
@@ -99,6 +99,10 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
 
 
 class ParcelPanel(QDockWidget):
+    #: A scanned document of the parcel was double-clicked: its doc.document id (the
+    #: dossier subsystem opens it in its viewer).
+    documentRequested = Signal(int)
+
     def __init__(
         self, dsn: Callable[[], str], runner: TaskRunner, parent: QWidget | None = None
     ) -> None:
@@ -248,6 +252,7 @@ class ParcelPanel(QDockWidget):
             "documentsTable",
         )
         self.tabs.addTab(self.documents, translate("ParcelPanel", "Scanned documents"))
+        self.documents.cellDoubleClicked.connect(self._request_document)
 
         history = QWidget()
         vl = QVBoxLayout(history)
@@ -278,6 +283,11 @@ class ParcelPanel(QDockWidget):
         return dt.datetime(d.year(), d.month(), d.day(), 23, 59, 59).astimezone()
 
     @Slot(int)
+    def _request_document(self, row: int, _column: int = 0) -> None:
+        documents = (self.details or {}).get("documents") or []
+        if 0 <= row < len(documents):
+            self.documentRequested.emit(int(documents[row]["id"]))
+
     def show_parcel(self, parcel_id: int) -> None:
         self.parcel_id = int(parcel_id)
         self._generation += 1

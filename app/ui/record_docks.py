@@ -37,4 +37,13 @@ def install_record_docks(window: MainWindow) -> tuple[SearchPanel, ParcelPanel]:
             parcel.show_parcel(int(ids[-1]))
 
     canvas.selectionChanged.connect(show_last_selected)
+
+    def open_document(document_id: int) -> None:
+        # The dossier subsystem's viewer, loaded on first use (the plugin owns it).
+        from plugins.dossier.views import show_document
+
+        window.document_viewer = show_document(person_dsn(), document_id, window, window.lang)
+
+    if "dossier" in {p.id for p in window.registry.plugins()}:
+        parcel.documentRequested.connect(open_document)
     return search, parcel
