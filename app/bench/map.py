@@ -14,7 +14,7 @@ Each view is rendered with the map engine's :func:`app.map.render.render_with` o
 kept connection (the canvas keeps its connection; connecting costs four round trips and
 is shown on its own row) with the engine's cache cleared before each run, so every run
 pays the full fetch. The pan re-renders the new view over the kept connection: the engine
-has no strip-wise fetch, so the pan is a full view whose data is not in the cache.
+fetches only the strips its cache (the viewport just drawn) does not cover.
 
 The proxy runs in a child process: in-process it would share the client's GIL, and a
 worker decoding a viewport would also hold up the bytes on the simulated wire.
@@ -325,7 +325,7 @@ def _measure(report, proxy, person, runs, progress, Fetcher, load_style, render_
             + ", ".join(f"{k} {v:.0f}" for k, v in worst_by.items())
             + ")"
         )
-        report.row("pan").note = "full fetch of the new view (no strip-wise fetch in the engine)"
+        report.row("pan").note = "the strips the cached viewport does not cover, then paint"
         report.row("cold").note = "connect + style + render: 4 round trips more"
     finally:
         fetcher.close()
@@ -463,7 +463,8 @@ def _measure_canvas(report: MapBenchReport, proxy, person: str, runs: int, progr
     report.row("pan").note = (
         "the canvas draws its last image shifted at once (time to that repaint; of it, "
         f"set_view() itself took {statistics.median(set_view_ms):.0f} ms on the UI thread); "
-        "the next row is the new view fetched and painted (no cache hit: no strip-wise fetch)"
+        "the next row is the new view complete: the uncovered strips fetched, merged with "
+        "the cached viewport, painted"
     )
     report.row("cold").note = "render_map: connect + style + render, 4 round trips more"
     report.notes.append(

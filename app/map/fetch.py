@@ -81,6 +81,8 @@ class LayerData:
         self.attrs = attrs or {}
         self.fetch_ms = 0.0
         self.decode_ms = 0.0
+        #: How many strips around cached data this came as (0: fetched whole).
+        self.strips = 0
         self._geoms = geoms
         self._ragged = ragged
         self._rings: Rings | None = None
@@ -130,6 +132,75 @@ class LayerData:
             return np.empty(0, dtype=np.int64)
         idx = self.tree.query(shapely.box(*bbox), predicate="intersects")
         return self.ids[np.sort(idx)]
+
+
+#: A cached view is extended by strips when it covers at least this share of the new one
+#: (a pan): the strips are fetched, the rest comes from the cache.
+STRIP_MIN_OVERLAP = 0.3
+
+
+def _overlap_share(old: BBox, new: BBox) -> float:
+    w = min(old[2], new[2]) - max(old[0], new[0])
+    h = min(old[3], new[3]) - max(old[1], new[1])
+    area = (new[2] - new[0]) * (new[3] - new[1])
+    return max(0.0, w) * max(0.0, h) / area if area > 0 else 0.0
+
+
+def strips(new: BBox, old: BBox) -> list[BBox]:
+    """The parts of box ``new`` outside box ``old``, as up to four boxes that do not
+    overlap: left and right full height, then bottom and top between them."""
+    nx0, ny0, nx1, ny1 = new
+    ox0, oy0, ox1, oy1 = old
+    out: list[BBox] = []
+    if nx0 < ox0:
+        out.append((nx0, ny0, min(nx1, ox0), ny1))
+    if nx1 > ox1:
+        out.append((max(nx0, ox1), ny0, nx1, ny1))
+    cx0, cx1 = max(nx0, ox0), min(nx1, ox1)
+    if cx0 < cx1:
+        if ny0 < oy0:
+            out.append((cx0, ny0, cx1, min(ny1, oy0)))
+        if ny1 > oy1:
+            out.append((cx0, max(ny0, oy1), cx1, ny1))
+    return out
+
+
+def merge_parcels(base: LayerData, parts: Sequence[LayerData], bbox: BBox) -> LayerData:
+    """The features of ``base`` whose box meets ``bbox``, then those of ``parts`` not
+    already there (a parcel crossing a strip's edge comes in both): every feature one
+    fetch of ``bbox`` would have returned (and at most a few within the simplification
+    tolerance of its edge)."""
+    assert base._ragged is not None and all(p._ragged is not None for p in parts)
+    b = base._ragged.bounds()
+    # The server picked by the stored geometry's box; what arrived is simplified by up
+    # to the tolerance and rounded: widen the test by that much so no parcel the server
+    # would send goes missing (a few more just outside the view cost nothing).
+    pad = base.simplify + 0.01
+    keep = np.flatnonzero(
+        (b[:, 0] <= bbox[2] + pad)
+        & (b[:, 2] >= bbox[0] - pad)
+        & (b[:, 1] <= bbox[3] + pad)
+        & (b[:, 3] >= bbox[1] - pad)
+    )
+    pieces = [(base, keep)]
+    seen = set(base.ids[keep].tolist())
+    for part in parts:
+        new = np.fromiter(
+            (i for i, pid in enumerate(part.ids.tolist()) if pid not in seen), dtype=np.int64
+        )
+        seen.update(part.ids[new].tolist())
+        pieces.append((part, new))
+    attrs: dict[str, object] = {}
+    for key, value in base.attrs.items():
+        if isinstance(value, np.ndarray):
+            attrs[key] = np.concatenate([np.asarray(d.attrs[key])[i] for d, i in pieces])
+        elif isinstance(value, list):
+            attrs[key] = [d.attrs[key][j] for d, i in pieces for j in i.tolist()]  # type: ignore[index]
+        else:
+            attrs[key] = value
+    ragged = Ragged.concat([d._ragged.take(i) for d, i in pieces])  # type: ignore[union-attr]
+    ids = np.concatenate([d.ids[i] for d, i in pieces])
+    return LayerData(base.layer_id, base.kind, bbox, base.simplify, None, ids, attrs, ragged)
 
 
 def _contains(outer: BBox, inner: BBox) -> bool:
@@ -302,7 +373,8 @@ class Fetcher:
                 if not todo:
                     break
                 try:
-                    self._fetch_pipeline(todo, bbox, tol, out, on_layer, stale, gen)
+                    self._fetch_pipeline(self._requests(todo, bbox, tol), bbox, tol, out,
+                                         on_layer, stale, gen)  # fmt: skip
                     break
                 except psycopg.errors.QueryCanceled:
                     # A cancel meant for the previous view can land on this one: then
@@ -352,6 +424,31 @@ class Fetcher:
             with contextlib.suppress(Exception):
                 conn.close()
 
+    def _requests(
+        self, todo: Sequence[MapLayer], bbox: BBox, tol: float
+    ) -> list[tuple[MapLayer, BBox, LayerData | None]]:
+        """What to ask the server: (layer, box, cached data the box extends). After a
+        pan the parcels come as the strips the cache does not cover (a half-screen pan
+        reads half the parcels); everything else, and other moves, as the whole box."""
+        out: list[tuple[MapLayer, BBox, LayerData | None]] = []
+        for m in todo:
+            base = self._strip_base(m, bbox, tol) if m.kind == "parcels" else None
+            if base is None:
+                out.append((m, bbox, None))
+            else:
+                out.extend((m, box, base) for box in strips(bbox, base.bbox))
+        return out
+
+    def _strip_base(self, m: MapLayer, bbox: BBox, tol: float) -> LayerData | None:
+        best, best_share = None, STRIP_MIN_OVERLAP
+        for key, data in self._cache.items():
+            if key[0] != m.id or key[1] != tol or data._ragged is None:
+                continue
+            share = _overlap_share(data.bbox, bbox)
+            if share >= best_share:
+                best, best_share = data, share
+        return best
+
     def _cached(self, layer_id: str, bbox: BBox, tol: float) -> LayerData | None:
         for key in reversed(self._cache):
             data = self._cache[key]
@@ -366,35 +463,52 @@ class Fetcher:
         while len(self._cache) > self._cache_entries:
             self._cache.popitem(last=False)
 
-    def _fetch_pipeline(self, todo, bbox, tol, out, on_layer, stale, gen) -> None:
+    def _fetch_pipeline(self, requests, bbox, tol, out, on_layer, stale, gen) -> None:
         conn = self.conn()
         self._in_flight = True
         try:
-            self._pipeline(conn, todo, bbox, tol, out, on_layer, stale, gen)
+            self._pipeline(conn, requests, bbox, tol, out, on_layer, stale, gen)
         finally:
             self._in_flight = False
 
-    def _pipeline(self, conn, todo, bbox, tol, out, on_layer, stale, gen) -> None:
+    def _pipeline(self, conn, requests, bbox, tol, out, on_layer, stale, gen) -> None:
         t0 = time.perf_counter()
         cursors = []
+        left: dict[str, int] = {}
+        for m, _box, _base in requests:
+            left[m.id] = left.get(m.id, 0) + 1
+        parts: dict[str, list[LayerData]] = {}
         with conn.pipeline():
-            for m in todo:
-                query, params = _statement(m, bbox, tol)
-                cursors.append((m, conn.cursor(binary=True).execute(query, params)))
-            for m, cur in cursors:
+            for m, box, base in requests:
+                query, params = _statement(m, box, tol)
+                cursors.append((m, box, base, conn.cursor(binary=True).execute(query, params)))
+            for m, box, base, cur in cursors:
                 rows = cur.fetchall()
                 t1 = time.perf_counter()
                 if stale() or gen != self._cancel_gen:
                     raise Cancelled()
                 try:
-                    data = _decode(m, rows, bbox, tol)
+                    data = _decode(m, rows, box, tol)
                 except _NeedsWide:
-                    query, params = _statement(m, bbox, tol, wide=True)
+                    query, params = _statement(m, box, tol, wide=True)
                     rows = conn.cursor(binary=True).execute(query, params).fetchall()
-                    data = _decode(m, rows, bbox, tol, wide=True)
+                    data = _decode(m, rows, box, tol, wide=True)
                 t2 = time.perf_counter()
                 data.fetch_ms, data.decode_ms = (t1 - t0) * 1000, (t2 - t1) * 1000
                 t0 = t2  # the next layer's wait starts after this decode
+                parts.setdefault(m.id, []).append(data)
+                left[m.id] -= 1
+                if left[m.id]:
+                    continue
+                got = parts.pop(m.id)
+                if base is not None:
+                    t3 = time.perf_counter()
+                    data = merge_parcels(base, got, bbox)
+                    data.fetch_ms = sum(d.fetch_ms for d in got)
+                    data.decode_ms = sum(d.decode_ms for d in got)
+                    data.decode_ms += (time.perf_counter() - t3) * 1000
+                    data.strips = len(got)
+                    t0 = time.perf_counter()
                 self._remember(data)
                 out[m.id] = data
                 if on_layer:

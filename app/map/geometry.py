@@ -55,6 +55,68 @@ class Ragged:
             (self.ring_offsets, self.poly_offsets, self.geom_offsets),
         )
 
+    def bounds(self) -> np.ndarray:
+        """(n, 4) boxes minx, miny, maxx, maxy of the geometries (NaN for empty ones)."""
+        n = len(self)
+        out = np.full((n, 4), np.nan)
+        if n == 0 or not len(self.coords):
+            return out
+        ro, po, go = self.ring_offsets, self.poly_offsets, self.geom_offsets
+        start = ro[po[go[:-1]]]
+        end = ro[po[go[1:]]]
+        full = end > start
+        if full.any():
+            s = start[full]
+            for k, (col, reduce) in enumerate(
+                ((0, np.minimum), (1, np.minimum), (0, np.maximum), (1, np.maximum))
+            ):
+                # Each range runs to the next full geometry's start: empty geometries
+                # in between own no coordinates, so it is exactly this geometry's.
+                out[full, k] = reduce.reduceat(self.coords[:, col], s)
+        return out
+
+    def take(self, idx: np.ndarray) -> Ragged:
+        """The geometries at ``idx``, in that order."""
+        idx = np.asarray(idx, dtype=np.int64)
+        ro, po, go = self.ring_offsets, self.poly_offsets, self.geom_offsets
+        polys, npoly = _ranges(go[idx], go[idx + 1])
+        rings, nring = _ranges(po[polys], po[polys + 1])
+        coords, ncoord = _ranges(ro[rings], ro[rings + 1])
+        return Ragged(self.coords[coords], _offsets(ncoord), _offsets(nring), _offsets(npoly))
+
+    @staticmethod
+    def concat(parts: Sequence[Ragged]) -> Ragged:
+        """The geometries of ``parts`` one after the other."""
+        if not parts:
+            return _empty_ragged()
+        coords = np.concatenate([p.coords for p in parts])
+        offs = []
+        for level in ("ring_offsets", "poly_offsets", "geom_offsets"):
+            base = 0
+            pieces = [np.zeros(1, dtype=np.int64)]
+            for p in parts:
+                o = getattr(p, level).astype(np.int64)
+                pieces.append(o[1:] + base)
+                base += int(o[-1])
+            offs.append(np.concatenate(pieces))
+        return Ragged(coords, *offs)
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The concatenated aranges [starts[i], ends[i]) and their lengths."""
+    lengths = (ends - starts).astype(np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64), lengths
+    shift = np.repeat(
+        starts.astype(np.int64) - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths
+    )
+    return shift + np.arange(total, dtype=np.int64), lengths
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+
 
 def _empty_ragged() -> Ragged:
     zero = np.zeros(1, dtype=np.int64)
