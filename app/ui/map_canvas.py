@@ -225,6 +225,9 @@ class MapCanvas(QWidget):
         self.history = ExtentHistory()
         self.tool = "pan"
         self.map_tool: MapTool | None = None
+        #: Painters drawn over the map whatever tool is active (an editor's drafts and
+        #: problem markers): each gets the painter and the view, in pixel space.
+        self.overlays: list[Callable[[QPainter, Viewport], None]] = []
         #: Who handles a dropped link (the window's session: app.session.Session.
         #: report_link_error, True when it took over reconnecting and will say when the
         #: link is back, and the window then calls refresh()). None: retry here.
@@ -617,6 +620,10 @@ class MapCanvas(QWidget):
             p.drawImage(target, self._image, QRectF(self._image.rect()))
         if view is not None and self._drag is None:
             self._paint_overlay(p, view)
+            for overlay in self.overlays:
+                p.save()
+                overlay(p, view)
+                p.restore()
             if self.map_tool is not None:
                 p.save()
                 self.map_tool.paint(p, view)
