@@ -208,6 +208,46 @@ def test_deleting_a_shared_vertex_removes_it_everywhere_and_keeps_three():
     assert err.value.code == "too_few_vertices"
 
 
+def test_deleting_a_vertex_keeps_a_neighbours_t_junction_so_no_gap_opens():
+    # A's right side bulges to V; on the right, B shares P→V and part of V→N, and D's
+    # corner W lies on A's edge V→N without being a vertex of A (a T-junction).
+    def at(*pts):
+        return [(X0 + x, Y0 + y) for x, y in pts]
+
+    a = Polygon(at((0, 0), (10, 0), (12, 5), (10, 10), (0, 10)))
+    b = Polygon(at((10, 0), (20, 0), (20, 7.5), (11, 7.5), (12, 5)))
+    d = Polygon(at((11, 7.5), (20, 7.5), (20, 10), (10, 10)))
+    geoms = {1: a, 2: b, 3: d}
+    before = shapely.union_all(list(geoms.values()))
+    ref, dist = nearest_vertex(a, X0 + 12, Y0 + 5)
+    assert dist == 0
+    out = delete_vertex(geoms, 1, ref)
+    assert set(out) == {1, 2}  # D does not have V
+    # A keeps W, so its boundary still meets D's corner; the piece P-V-W went to B.
+    assert (X0 + 11, Y0 + 7.5) in list(out[1].exterior.coords)
+    assert (X0 + 12, Y0 + 5) not in list(out[1].exterior.coords)
+    after = shapely.union_all([out[1], out[2], d])
+    assert after.symmetric_difference(before).area < 1e-9  # no gap, no overlap
+    assert out[1].area + out[2].area + d.area == pytest.approx(before.area)
+    assert out[1].area == pytest.approx(100.0 + 0.5 * 10 * 1)  # 10×10 + triangle P-W-N
+
+
+def test_deleting_a_vertex_inserts_neighbours_vertices_lying_on_the_new_edge():
+    # V is a corner of A only; the new edge P→N runs along C's top, through C's corner
+    # (5, 0) which A did not have: it is inserted, so A and C stay noded.
+    def at(*pts):
+        return [(X0 + x, Y0 + y) for x, y in pts]
+
+    a = Polygon(at((0, 0), (4, -0.0000001), (10, 0), (10, 10), (0, 10)))
+    c1 = Polygon(at((0, -5), (5, -5), (5, 0), (0, 0)))
+    c2 = Polygon(at((5, -5), (10, -5), (10, 0), (5, 0)))
+    ref, _ = nearest_vertex(a, X0 + 4, Y0)
+    out = delete_vertex({1: a, 2: c1, 3: c2}, 1, ref)
+    coords = list(out[1].exterior.coords)
+    assert (X0 + 4, Y0 - 0.0000001) not in coords and (X0 + 5, Y0) in coords
+    assert coords.index((X0 + 5, Y0)) == coords.index((X0 + 10, Y0)) - 1  # in order
+
+
 # -- snapping ---------------------------------------------------------------------------------
 def test_snapping_prefers_vertices_then_edges_within_the_pixel_tolerance():
     snapper = Snapper({1: LEFT, 2: RIGHT})

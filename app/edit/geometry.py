@@ -169,21 +169,27 @@ def _noded(ring: list[XY], old: XY, every: np.ndarray, tolerance: float) -> list
     for i in range(n):
         a, b = ring[i], ring[(i + 1) % n]
         out.append(a)
-        if not (_close(a, old, tolerance) or _close(b, old, tolerance)):
-            continue
-        dx, dy = b[0] - a[0], b[1] - a[1]
-        L2 = dx * dx + dy * dy
-        if L2 == 0:
-            continue
-        t = ((every[:, 0] - a[0]) * dx + (every[:, 1] - a[1]) * dy) / L2
-        px, py = a[0] + t * dx, a[1] + t * dy
-        d = np.hypot(every[:, 0] - px, every[:, 1] - py)
-        L = math.sqrt(L2)
-        inner = (d <= tolerance) & (t * L > tolerance) & ((1 - t) * L > tolerance)
-        for j in np.argsort(t[inner]):
-            q = (float(every[inner][j, 0]), float(every[inner][j, 1]))
-            if not _close(q, out[-1], tolerance):
-                out.append(q)
+        if _close(a, old, tolerance) or _close(b, old, tolerance):
+            out.extend(_on_edge(a, b, every, tolerance, out[-1]))
+    return out
+
+
+def _on_edge(a: XY, b: XY, every: np.ndarray, tolerance: float, last: XY) -> list[XY]:
+    """The points of ``every`` lying on the edge a→b (not at its ends), in order."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    L2 = dx * dx + dy * dy
+    if L2 == 0 or not len(every):
+        return []
+    t = ((every[:, 0] - a[0]) * dx + (every[:, 1] - a[1]) * dy) / L2
+    px, py = a[0] + t * dx, a[1] + t * dy
+    d = np.hypot(every[:, 0] - px, every[:, 1] - py)
+    L = math.sqrt(L2)
+    inner = (d <= tolerance) & (t * L > tolerance) & ((1 - t) * L > tolerance)
+    out: list[XY] = []
+    for j in np.argsort(t[inner]):
+        q = (float(every[inner][j, 0]), float(every[inner][j, 1]))
+        if not _close(q, out[-1] if out else last, tolerance):
+            out.append(q)
     return out
 
 
@@ -239,26 +245,48 @@ def delete_vertex(
     ref: VertexRef,
     tolerance: float = SHARED_TOLERANCE,
 ) -> dict[int, Polygon | MultiPolygon]:
-    """Remove vertex ``ref`` from ``geoms[key]`` and from every neighbour sharing it."""
+    """Remove vertex ``ref`` from ``geoms[key]`` and from every neighbour sharing it.
+
+    A T-junction on one of the two edges that meet there (a neighbour's corner lying on
+    the edge without being a vertex of it) is kept as a vertex, and neighbours' vertices
+    lying on the new edge are inserted into it: the boundary then still runs through every
+    point the neighbours have on it, so the removal opens no gap (the store's GAP rule)."""
     pi, ri, vi = ref
     old = _rings(geoms[key])[pi][ri][vi]
+    every = shapely.get_coordinates(np.array(list(geoms.values()), dtype=object))
+    every = every[np.hypot(every[:, 0] - old[0], every[:, 1] - old[1]) > tolerance]
     out: dict[int, Polygon | MultiPolygon] = {}
     for k, g in geoms.items():
         parts = _rings(g)
         hit = False
         for rings in parts:
             for ring in rings:
-                keep = [xy for xy in ring if not _close(xy, old, tolerance)]
-                if len(keep) != len(ring):
-                    if len(keep) < 3:
-                        raise GeometryError(
-                            "too_few_vertices",
-                            "Không xóa được: ranh giới thửa cần ít nhất 3 đỉnh",
-                            "Cannot delete: a boundary needs at least 3 vertices",
-                            Point(old),
+                if not any(_close(xy, old, tolerance) for xy in ring):
+                    continue
+                noded = _noded(ring, old, every, tolerance)
+                keep: list[XY] = []
+                n = len(noded)
+                for i, xy in enumerate(noded):
+                    if _close(xy, old, tolerance):
+                        continue
+                    keep.append(xy)
+                    nxt = noded[(i + 1) % n]
+                    if _close(nxt, old, tolerance):  # the new edge: xy → after old
+                        after = next(
+                            noded[(i + j) % n]
+                            for j in range(2, n + 1)
+                            if not _close(noded[(i + j) % n], old, tolerance)
                         )
-                    ring[:] = keep
-                    hit = True
+                        keep.extend(_on_edge(xy, after, every, tolerance, xy))
+                if len(keep) < 3:
+                    raise GeometryError(
+                        "too_few_vertices",
+                        "Không xóa được: ranh giới thửa cần ít nhất 3 đỉnh",
+                        "Cannot delete: a boundary needs at least 3 vertices",
+                        Point(old),
+                    )
+                ring[:] = keep
+                hit = True
         if hit:
             out[k] = _build(parts, g)
     _check_valid(out)
