@@ -336,3 +336,33 @@ def test_commune_officer_names_match_the_owners_tables_without_repeats(
     # A common prefix fills the limit with distinct rows of the commune only.
     common = [(h.label, h.parcel_id) for h in search(conn, "nguyen") if h.kind == "owner"]
     assert len(common) == len(set(common)) == 50
+
+
+@pytest.mark.parametrize("area", ["province", "commune"])
+def test_a_typo_that_makes_another_real_syllable(
+    area, demo_db, person_factory, owner, two_communes
+):
+    """'tan …' for 'tran …': 'tan' is itself a name syllable, so the word-by-word
+    correction keeps it; when nobody is called 'tan …', near syllables are tried."""
+    mine, _ = two_communes
+    row = owner.execute(
+        "SELECT pa.full_name, pa.name_folded FROM cad.party pa "
+        "JOIN cad.land_right r ON r.party_id = pa.id AND r.valid_to IS NULL "
+        "JOIN cad.parcel p ON p.id = r.parcel_id AND p.retired_at IS NULL "
+        "WHERE p.commune_id = %s AND pa.name_folded LIKE 'tran %%' "
+        "AND NOT EXISTS (SELECT 1 FROM cad.party q "
+        "                WHERE q.name_folded LIKE 'tan ' || substr(pa.name_folded, 6) || '%%') "
+        "AND EXISTS (SELECT 1 FROM sys.name_word WHERE word = 'tan') "
+        "ORDER BY pa.id LIMIT 1",
+        (mine,),
+    ).fetchone()
+    assert row is not None, "the demo should hold a 'Trần …' with no 'Tân …' namesake"
+    full_name, folded = row
+    typo = "tan " + folded[len("tran ") :]
+    if area == "province":
+        person = person_factory(demo_db, rights=VIEW, whole_province=True)
+    else:
+        person = person_factory(demo_db, rights=VIEW, communes=[mine])
+    with psycopg.connect(person.dsn, autocommit=True) as conn:
+        labels = {h.label for h in search(conn, typo) if h.kind == "owner"}
+    assert full_name in labels
