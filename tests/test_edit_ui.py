@@ -201,6 +201,49 @@ def check_applied(demo_db, cs_id: int, parents: list[int], new_ids: list[int], b
         assert audited[0] == len(new_ids) and audited[1] >= len(parents)
 
 
+def check_drafts_are_an_overlay(qtbot, window, panel, part, parcel_id: int) -> None:
+    """With a change set open and no editing tool: no tool occupies the canvas, the draft
+    is painted by the overlay (a pixel inside it is the map blended with the draft fill),
+    the select tool selects with its own cursor, and closing the dock takes the drafts off
+    the map (showing it again brings them back)."""
+    from app.ui.edit_tools import DRAFT_FILL
+
+    canvas = window.canvas
+    assert canvas.map_tool is None and panel.tool is None
+    assert panel.overlay in canvas.overlays
+    inside = part.buffer(-1.0).representative_point()
+    u, v = px(canvas, inside.x, inside.y).toTuple()
+    canvas.repaint()
+    with_draft = canvas.grab().toImage().pixelColor(u, v)
+    canvas.overlays.remove(panel.overlay)
+    canvas.repaint()
+    base = canvas.grab().toImage().pixelColor(u, v)
+    canvas.overlays.append(panel.overlay)
+    a = DRAFT_FILL.alphaF()
+    for got, under, fill in (
+        (with_draft.red(), base.red(), DRAFT_FILL.red()),
+        (with_draft.green(), base.green(), DRAFT_FILL.green()),
+        (with_draft.blue(), base.blue(), DRAFT_FILL.blue()),
+    ):
+        assert abs(got - (under * (1 - a) + fill * a)) <= 3, (with_draft.name(), base.name())
+    assert with_draft != base
+    # The canvas's own tools work: select picks the parcel under the click, arrow cursor.
+    window.canvas.set_tool("select")
+    assert canvas.cursor().shape() == Qt.CursorShape.ArrowCursor
+    canvas.set_selection([])
+    click_map(canvas, inside.x, inside.y)
+    qtbot.waitUntil(lambda: canvas.selection == [parcel_id], timeout=5_000)
+    canvas.set_tool("pan")
+    assert canvas.cursor().shape() == Qt.CursorShape.OpenHandCursor
+    # Closing the editor dock takes the drafts off the map; showing it brings them back.
+    window.edit_dock.close()
+    assert panel.overlay not in canvas.overlays
+    canvas.repaint()
+    assert canvas.grab().toImage().pixelColor(u, v) == base
+    window.plugin_actions["cadastral.draft_mutation"].trigger()
+    assert panel.overlay in canvas.overlays and canvas.map_tool is None
+
+
 # -- split ----------------------------------------------------------------------------------
 def test_clerk_splits_with_the_mouse_and_an_approver_approves(
     qtbot, qapp, demo_db, demo_parcels, people
@@ -247,7 +290,7 @@ def test_clerk_splits_with_the_mouse_and_an_approver_approves(
         u, v = px(canvas, *shapely.get_coordinates(drafted[0])[0]).toTuple()
         near = {grab.pixelColor(u + i, v + j).name() for i in range(-2, 3) for j in range(-2, 3)}
         assert "#2e7d32" in near
-        assert canvas.map_tool is panel.overlay
+        check_drafts_are_an_overlay(qtbot, window, panel, drafted[0], demo_parcels.split)
         before = dt.datetime.now(dt.UTC)
         assert run_panel(qtbot, panel, lambda: click(panel.submit_button)) == "ok", (
             panel.last_message
@@ -318,7 +361,7 @@ def test_a_split_line_not_crossing_the_parcel_says_so_and_drafts_nothing(
         assert panel.items_list.count() == 0 and not panel.overlay.drafted
         assert type(canvas.map_tool).__name__ == "SplitTool"  # still drawing
         QTest.keyClick(canvas, Qt.Key.Key_Escape)
-        assert canvas.map_tool is panel.overlay
+        assert canvas.map_tool is None and panel.tool is None
         # A self-intersecting ring (bow-tie) for a new parcel: refused with its place.
         window.plugin_actions["cadastral.new_parcel"].trigger()
         for dx, dy in ((-2, -2), (2, 2), (2, -2), (-2, 2)):

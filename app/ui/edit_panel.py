@@ -146,7 +146,12 @@ class EditPanel(QWidget):
         self.lang: str = getattr(ctx, "lang", "vi")
         self.session = EditSession()
         self.session.stack.on_change = self._stack_changed
+        # Drafts and problem markers are a canvas overlay, not a tool: the canvas keeps
+        # its own navigation tools (and cursors) while no editing tool is active.
         self.overlay = SessionOverlay(self.session, self.lang)
+        self.attach_overlay()
+        overlay = self.overlay
+        self.destroyed.connect(lambda *_: EditPanel._drop_overlay(canvas, overlay))
         self.tool: EditTool | None = None
         self.busy = 0
         self.fetching = False
@@ -358,14 +363,36 @@ class EditPanel(QWidget):
         self.validate_button.setEnabled(idle and open_)
         self.submit_button.setEnabled(idle and open_ and self.items_list.count() > 0)
 
+    # -- the overlay's life follows the dock's (edit_actions.editor) --------------------
+    def attach_overlay(self) -> None:
+        if self.overlay not in self.canvas.overlays:
+            self.canvas.overlays.append(self.overlay)
+            self.canvas.update()
+
+    def detach_overlay(self) -> None:
+        """The editor was closed: its drafts leave the map, its tool the canvas."""
+        if isinstance(self.canvas.map_tool, EditTool):
+            self._install(None)
+        self._drop_overlay(self.canvas, self.overlay)
+
+    @staticmethod
+    def _drop_overlay(canvas: Any, overlay: SessionOverlay) -> None:
+        try:
+            if overlay in canvas.overlays:
+                canvas.overlays.remove(overlay)
+                canvas.update()
+        except RuntimeError:  # the canvas went first (window closing)
+            pass
+
     def _install(self, tool: EditTool | None) -> None:
-        self.tool = tool
+        previous, self.tool = self.tool, tool
         if tool is None:
-            self.canvas.set_map_tool(self.overlay if self.session.change_set_id else None)
+            # Back to the canvas's own navigation tool — only if ours was installed.
+            if previous is not None and self.canvas.map_tool is previous:
+                self.canvas.set_map_tool(None)
         else:
             tool.snap_px = float(self.snap_spin.value())
-            tool.drafted = self.overlay.drafted
-            tool.problem_location = self.overlay.problem_location
+            tool.overlay = self.overlay
             tool.on_cancel = lambda: self._install(None)
             self.canvas.set_map_tool(tool)
             self.canvas.setFocus()
@@ -459,11 +486,7 @@ class EditPanel(QWidget):
             it = QListWidgetItem(text)
             it.setData(Qt.ItemDataRole.UserRole, item.id)
             self.items_list.addItem(it)
-        self.overlay.drafted[:] = drafted  # shared with the active tool
-        if self.tool is not None:
-            self.tool.drafted = self.overlay.drafted
-        if self.tool is None:
-            self.canvas.set_map_tool(self.overlay)
+        self.overlay.drafted[:] = drafted
         self.show_problems(self.session.problems)
         self.changeSetChanged.emit(cs)
         self.canvas.update()
@@ -499,8 +522,6 @@ class EditPanel(QWidget):
             self.canvas.highlight([problem.parcel_id])
             return
         self.overlay.problem_location = loc
-        if self.tool is not None:
-            self.tool.problem_location = loc
         if loc is not None and not loc.is_empty and self.canvas.view is not None:
             minx, miny, maxx, maxy = loc.bounds
             vx0, vy0, vx1, vy1 = self.canvas.view.bbox

@@ -30,6 +30,7 @@ BAND_COLOUR = QColor("#e53935")
 EDIT_COLOUR = QColor("#1565c0")
 DRAFT_COLOUR = QColor("#2e7d32")
 PROBLEM_COLOUR = QColor("#ff1744")
+DRAFT_FILL = QColor(46, 125, 50, 50)
 
 
 def format_length(metres: float, lang: str) -> str:
@@ -91,27 +92,30 @@ def paint_marker(p: QPainter, view: Viewport, x: float, y: float, colour: QColor
     p.drawLine(QPointF(px, py - 13), QPointF(px, py + 13))
 
 
-class SessionOverlay(MapTool):
-    """Passive: draws the drafted geometry and the highlighted problem; every event goes
-    on to the canvas (pan, select). Installed while a change set is open and no editing
-    tool is active."""
+class SessionOverlay:
+    """Draws the drafted geometry of the open change set and the highlighted problem.
 
-    cursor = Qt.CursorShape.OpenHandCursor
+    Not a tool: the editor panel registers it in ``MapCanvas.overlays`` while it lives, so
+    the drafts stay on the map whatever tool is active — the canvas's own pan, identify
+    and select with their cursors when no editing tool is — and the editing tools draw
+    only their own rubber bands over it."""
 
     def __init__(self, session: EditSession, lang: str = "vi") -> None:
         self.session = session
         self.lang = lang
-        self.canvas: Any = None
         #: Geometry of the problem the clerk clicked (shapely), drawn in red.
         self.problem_location: Any = None
         #: Drafted new geometries of the change set, drawn in green.
         self.drafted: list[Any] = []
 
+    def __call__(self, p: QPainter, view: Viewport) -> None:
+        self.paint(p, view)
+
     def paint(self, p: QPainter, view: Viewport) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if self.drafted:
             p.setPen(_pen(DRAFT_COLOUR, 2.5))
-            p.setBrush(QBrush(QColor(46, 125, 50, 50)))
+            p.setBrush(QBrush(DRAFT_FILL))
             for geom in self.drafted:
                 p.drawPath(geometry_path(geom, view))
         loc = self.problem_location
@@ -126,7 +130,7 @@ class SessionOverlay(MapTool):
                 paint_marker(p, view, c.x, c.y, PROBLEM_COLOUR)
 
 
-class EditTool(SessionOverlay):
+class EditTool(MapTool):
     """Base of the active tools: snapping and its marker, undo keys, finish/cancel."""
 
     cursor = Qt.CursorShape.CrossCursor
@@ -140,11 +144,19 @@ class EditTool(SessionOverlay):
         on_message: Callable[[str], None] | None = None,
         lang: str = "vi",
     ) -> None:
-        super().__init__(session, lang)
+        self.session = session
+        self.lang = lang
+        self.canvas: Any = None
         self.on_finish = on_finish
         self.on_message = on_message
         self.on_cancel: Callable[[], None] | None = None
         self.hover: g.Snap | None = None
+        #: The panel's overlay: where a refused edit's place is shown (drawn there).
+        self.overlay: SessionOverlay | None = None
+
+    def show_problem(self, location: Any) -> None:
+        if self.overlay is not None:
+            self.overlay.problem_location = location
 
     def tolerance(self) -> float:
         view = self.canvas.view
@@ -187,7 +199,6 @@ class EditTool(SessionOverlay):
     def redo(self) -> None: ...
 
     def paint(self, p: QPainter, view: Viewport) -> None:
-        super().paint(p, view)
         self.paint_snap(p, view)
 
     def paint_snap(self, p: QPainter, view: Viewport) -> None:
@@ -297,7 +308,6 @@ class PolylineTool(EditTool):
         return pts
 
     def paint(self, p: QPainter, view: Viewport) -> None:
-        SessionOverlay.paint(self, p, view)
         pts = self.live_points()
         if pts:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -442,7 +452,7 @@ class VertexTool(EditTool):
             fn()
         except g.GeometryError as exc:
             self.message(exc.text(self.lang))
-            self.problem_location = exc.location
+            self.show_problem(exc.location)
 
     def press(self, event: QMouseEvent) -> bool:
         if event.button() != Qt.MouseButton.LeftButton or self._geom() is None:
@@ -540,5 +550,4 @@ class VertexTool(EditTool):
                 a = view.to_pixel(*self.drag_from)
                 b = view.to_pixel(self.hover.x, self.hover.y)
                 p.drawLine(QPointF(*a), QPointF(*b))
-        SessionOverlay.paint(self, p, view)
         self.paint_snap(p, view)

@@ -10,6 +10,25 @@ from app.plugin import AppContext, Text
 T_DOCK = Text("Biên tập biến động", "Change-set editor")
 
 
+def _follow_dock(dock: Any, panel: Any) -> Any:
+    """The drafts are drawn on the map while the editor dock is open: closing the dock
+    (its ×) takes them and the editing tool off the canvas, showing it again puts the
+    drafts back. Tabbing another dock in front of it is not closing it."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Follower(QObject):
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            if event.type() == QEvent.Type.Close:
+                panel.detach_overlay()
+            elif event.type() == QEvent.Type.Show:
+                panel.attach_overlay()
+            return False
+
+    follower = Follower(dock)
+    dock.installEventFilter(follower)
+    return follower
+
+
 def editor(ctx: AppContext) -> Any:
     """The editor dock's panel (created on first use, then shown and raised)."""
     from PySide6.QtCore import Qt
@@ -28,6 +47,7 @@ def editor(ctx: AppContext) -> Any:
         dock.setObjectName("dock.cadastral.editor")
         dock.setWidget(scroll)
         win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.overlay_follower = _follow_dock(dock, panel)
         win.edit_panel, win.edit_dock = panel, dock
     win.edit_dock.show()
     win.edit_dock.raise_()
