@@ -120,7 +120,8 @@ def test_g4_tiff_upload_and_view_pages(demo_db, people, area, tmp_path):
     assert got == data
     assert [t[0] for t in thumbs] == [1, 2, 3, 4, 5] and max(thumbs[0][1:3]) == 160
     assert doc_id in [d["id"] for d in listed]
-    page3 = open_document(got).page(2)
+    with open_document(got) as doc:
+        page3 = doc.page(2)
     assert page3.getpixel(center(samples.box(2))) == 0
     assert page3.getpixel((samples.box(2)[0] - 5, samples.box(2)[1] - 5)) == 255
     # page 1's box is elsewhere: that spot of page 3 is paper
@@ -139,10 +140,11 @@ def test_pdf_upload_and_render(demo_db, people, area, tmp_path):
     res, doc_id = upload_doc(people["editor"].dsn, path, area["parcels"][2], doc_type="hop_dong")
     assert res.info.media_type == "application/pdf" and res.info.page_count == 3
     with DossierStore.connect(people["officer"].dsn) as st:
-        doc = open_document(st.read_file(doc_id))
+        data = st.read_file(doc_id)
         screen = st.previews(doc_id, "screen", 1, 1)
     # Rendered at 150 dpi from a 100 dpi page: the box scales by 1.5.
-    page2 = doc.page(1).convert("L")
+    with open_document(data) as doc:
+        page2 = doc.page(1).convert("L")
     cx, cy = center(samples.box(1))
     assert page2.getpixel((round(cx * 1.5), round(cy * 1.5))) < 40
     assert page2.getpixel((round(cx * 1.5), round((cy - 60) * 1.5))) > 215

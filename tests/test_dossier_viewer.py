@@ -31,7 +31,8 @@ def viewer(qtbot):
     qtbot.addWidget(v)
     v.resize(700, 600)
     v.show()
-    return v
+    yield v
+    v.release()  # closes the decoded file (pdfium's "still open" line at exit otherwise)
 
 
 def shown(qtbot, viewer):
@@ -111,18 +112,19 @@ def test_print_and_export_page_range(qtbot, viewer, tmp_path):
     out = tmp_path / "in ấn.pdf"
     printer.setOutputFileName(str(out))
     assert viewer.print_pages(printer, parse_page_range("2-3", 5)) == 2
-    printed = open_document(out.read_bytes())
-    assert printed.page_count == 2
+    with open_document(out.read_bytes()) as printed:
+        assert printed.page_count == 2
 
     pdf = viewer.export_pages(parse_page_range("1, 3-4", 5), tmp_path / "xuất.pdf")
-    doc = open_document(pdf.read_bytes())
-    assert doc.page_count == 3
-    page = doc.page(1).convert("L")  # = page 3 of the scan (exported at 150 dpi, read at 150)
+    with open_document(pdf.read_bytes()) as doc:
+        assert doc.page_count == 3
+        page = doc.page(1).convert("L")  # = page 3 (exported at 150 dpi, read at 150)
     assert page.size == (827, 1169)
     assert page.getpixel(center(samples.box(2))) < 60
     assert page.getpixel(center(samples.box(0))) > 200
     tif = viewer.export_pages([4], tmp_path / "p5.tif")
-    assert open_document(tif.read_bytes()).page(0).getpixel(center(samples.box(4))) == 0
+    with open_document(tif.read_bytes()) as doc:
+        assert doc.page(0).getpixel(center(samples.box(4))) == 0
 
 
 def test_pdf_in_viewer(qtbot, viewer):
@@ -315,5 +317,6 @@ def test_attach_dialog_and_documents_window(qtbot, demo_db, person_factory, tmp_
     qtbot.waitUntil(lambda: w.list.count() >= 2, timeout=10000)
     qtbot.waitUntil(lambda: w.viewer.doc is not None, timeout=10000)
     assert w.list.item(0).text().startswith("Hợp đồng 123/HĐCN")
-    w.viewer.close_connection()
+    w.reject()  # closing the window closes the decoded file and the connection
+    assert w.viewer.doc is None
     ctx.runner.shutdown()

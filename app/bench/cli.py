@@ -59,6 +59,10 @@ def register(subparsers) -> None:
     dossier.add_argument(
         "--verify-mb", type=int, default=0, help="also time the server's hash check of N MB"
     )
+    dossier.add_argument(
+        "--upload-mb", type=int, default=100,
+        help="time an N MB upload through the proxy, one call per chunk vs pipelined (0 = skip)",
+    )  # fmt: skip
     dossier.set_defaults(func=run_dossier)
 
     searchb = bench_sub.add_parser(

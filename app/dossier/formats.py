@@ -111,6 +111,14 @@ class Document:
     def close(self) -> None:
         pass
 
+    # Closed deterministically (``with open_document(...) as doc``): pdfium documents left
+    # to the garbage collector print "still open" at interpreter exit.
+    def __enter__(self) -> Document:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 class ImageDocument(Document):
     """TIFF (any number of pages), PNG, JPEG through Pillow."""
@@ -171,6 +179,7 @@ class PdfDocument(Document):
             ) from None
         self.page_count = len(self._pdf)
         if self.page_count == 0:
+            self._pdf.close()
             raise DossierFileError(f"Tệp «{name}» là PDF không có trang nào")
 
     def page(self, index: int, scale: float = 1.0):
@@ -178,15 +187,23 @@ class PdfDocument(Document):
             raise IndexError(index)
         try:
             page = self._pdf[index]
-            bitmap = page.render(scale=scale * self.DPI / 72, grayscale=False)
-            return bitmap.to_pil().convert("RGB")
+            try:
+                bitmap = page.render(scale=scale * self.DPI / 72, grayscale=False)
+                try:
+                    return bitmap.to_pil().convert("RGB")  # a copy: the bitmap may go
+                finally:
+                    bitmap.close()
+            finally:
+                page.close()
         except Exception as exc:
             raise DossierFileError(
                 f"Tệp «{self.name}» bị hỏng ở trang {index + 1}, không vẽ được ({exc})"
             ) from None
 
     def close(self) -> None:
-        self._pdf.close()
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None  # type: ignore[assignment]
 
 
 def open_document(

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import psycopg
 
@@ -32,6 +32,9 @@ from app.dossier.formats import (
 CHUNK_SIZE = 1 << 20
 #: Chunks per read call after the first one (which is alone, so page 1 can show early).
 READ_BATCH = 8
+#: Chunks in flight per upload round trip (pipeline mode): 8 MiB of client memory, and at
+#: 40 ms RTT / 100 Mbit/s a 40 ms pause per 670 ms of sending instead of one per 84 ms.
+UPLOAD_WINDOW = 8
 
 Progress = Callable[[int, int], None]  # (done, total) in bytes
 Cancelled = Callable[[], bool]
@@ -132,28 +135,80 @@ class DossierStore:
         if first == 0:  # renditions once, with the first chunk's session
             doc = open_document(Path(path).read_bytes(), info.media_type, Path(path).name)
             try:
-                for page, kind, w, h, png in renditions(doc, screen=info.media_type == PDF):
-                    self._call(
-                        "SELECT api.put_preview(%s, %s, %s, %s, %s, %s)",
-                        (sha, page, kind, w, h, png),
-                    )
+                # Pipelined: one round trip per 16 pages instead of one a page.
+                with self._pipelined() as pipe:
+                    for n, (page, kind, w, h, png) in enumerate(
+                        renditions(doc, screen=info.media_type == PDF), 1
+                    ):
+                        self.conn.execute(
+                            "SELECT api.put_preview(%s, %s, %s, %s, %s, %s)",
+                            (sha, page, kind, w, h, png),
+                        )
+                        if n % 16 == 0:
+                            pipe.sync()
             finally:
                 doc.close()
-        sent = 0
         with open(path, "rb") as fh:
-            fh.seek(first * chunk)
-            for seq in range(first, count):
-                if (cancelled and cancelled()) or (stop_after is not None and sent >= stop_after):
-                    raise UploadCancelled
-                data = fh.read(chunk)
-                self._call("SELECT api.put_chunk(%s, %s, %s)", (sha, seq, data))
-                sent += 1
-                if progress:
-                    progress(min(info.byte_size, (seq + 1) * chunk), info.byte_size)
+            sent = self.send_chunks(
+                fh, sha, first, count, chunk, info.byte_size, progress, cancelled, stop_after
+            )
         done = _json(self._call("SELECT api.finish_upload(%s, %s)", (sha, info.page_count)))
         if not done["ok"]:
             raise DossierFileError(f"Tệp «{Path(path).name}»: {done['error']}")
         return UploadResult(sha, info, False, first, sent)
+
+    @contextlib.contextmanager
+    def _pipelined(self) -> Iterator[psycopg.Pipeline]:
+        """Statements sent without waiting for each answer (psycopg pipeline mode); the
+        exit waits for all of them, and a server refusal becomes the person's message."""
+        try:
+            with self.conn.pipeline() as pipe:
+                yield pipe
+        except psycopg.Error as exc:
+            _raise_db(exc)
+
+    def send_chunks(
+        self,
+        fh: BinaryIO,
+        sha: str,
+        first: int,
+        count: int,
+        chunk: int,
+        total: int,
+        progress: Progress | None = None,
+        cancelled: Cancelled | None = None,
+        stop_after: int | None = None,
+        window: int = UPLOAD_WINDOW,
+    ) -> int:
+        """Send chunks ``first … count-1`` of an open upload, ``window`` in flight at once
+        (psycopg pipeline mode: one round trip per window instead of one per chunk).
+
+        The chunks of one window are one implicit transaction, committed by the Sync that
+        closes it: after an interruption exactly the windows answered are stored, so the
+        next ``begin_upload`` resumes from the first missing chunk (a chunk sent again
+        replaces itself, so overlap is harmless). ``window=1`` is the old one-call-per-chunk
+        behaviour (the benchmark compares both). Returns how many chunks were sent."""
+        fh.seek(first * chunk)
+        sent = 0
+        seq = first
+        while seq < count:
+            stop = min(count, seq + max(1, window))
+            if stop_after is not None:
+                stop = min(stop, first + stop_after)
+            if (cancelled and cancelled()) or seq >= stop:
+                raise UploadCancelled
+            with self._pipelined():
+                while seq < stop:
+                    if cancelled and cancelled():
+                        break  # what is in flight is committed: the resume starts after it
+                    self.conn.execute(
+                        "SELECT api.put_chunk(%s, %s, %s)", (sha, seq, fh.read(chunk))
+                    )
+                    seq += 1
+                    sent += 1
+            if progress:
+                progress(min(total, seq * chunk), total)
+        return sent
 
     def abort_upload(self, sha256: str) -> bool:
         return bool(self._call("SELECT api.abort_upload(%s)", (sha256,)))

@@ -431,8 +431,15 @@ class DossierViewer(QWidget):
             self._store = None
 
     def release(self) -> None:
-        """Stop loading and close the connection (on a thread: a load may hold it)."""
+        """Stop loading, close the decoded file now (under the render lock: a page being
+        decoded finishes first) and the connection on a thread (a load may hold it)."""
         self._load_generation += 1
+        self._generation += 1
+        if self.doc is not None:
+            old, self.doc = self.doc, None
+            with self._render_lock:
+                old.close()
+            self._pages.clear()
         threading.Thread(target=self._close_later, daemon=True).start()
 
     def closeEvent(self, event) -> None:
