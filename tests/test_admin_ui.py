@@ -213,10 +213,13 @@ def test_create_sign_in_lock_unlock_and_audit(qtbot, env: Env):
         assert conn.execute("SELECT session_user").fetchone()[0] == role
 
     # Filters: by state and by the search text.
+    # (applied by the server, after a pause in typing)
     window.search.setText("đỗ thị mai")
-    assert [r.role_name for r in window.model.objects] == [role]
+    qtbot.waitUntil(lambda: [r.role_name for r in window.model.objects] == [role], timeout=10_000)
+    assert window.total == 1 and window.page_label.text() == "1–1 / 1 tài khoản."
     window.state_filter.setCurrentIndex(window.state_filter.findData("locked"))
-    assert window.model.rowCount() == 0
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=10_000)
+    assert window.status.text() == "Không có tài khoản nào khớp điều kiện lọc."
     window.close()
 
     # The audit viewer shows what happened to the account, newest first.

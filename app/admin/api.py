@@ -120,8 +120,66 @@ class AccountRow:
 
 
 def list_accounts(conn: psycopg.Connection) -> list[AccountRow]:
-    rows = _call(conn, "SELECT * FROM admin.account_overview()")
-    return [AccountRow(**{**r, "communes": list(r["communes"] or [])}) for r in rows]
+    """Every account at once (exports, small stores); the window pages with
+    :func:`account_page`."""
+    return [_account_row(r) for r in _call(conn, "SELECT * FROM admin.account_overview()")]
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """The accounts list's filters, applied by the server (``admin.account_page``)."""
+
+    unit: str | None = None  # a unit key (:func:`account_facets`), not a spelling
+    commune: int | None = None
+    kind: str | None = None  # administration / update / read / none
+    state: str | None = None  # active / locked / disabled / expired
+    login: str | None = None  # 7d / 30d / never
+    text: str | None = None
+    limit: int = 200
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    rows: list[AccountRow]
+    total: int  # accounts matching the filters, all pages
+    offset: int
+
+
+def account_page(conn: psycopg.Connection, f: AccountFilter) -> AccountPage:
+    """One page of the accounts matching ``f``, ordered by user name (filters in SQL)."""
+    rows = _call(
+        conn,
+        "SELECT * FROM admin.account_page(%s, %s, %s, %s, %s, %s, %s, %s)",
+        (f.unit, f.commune, f.kind, f.state, f.login, (f.text or "").strip() or None,
+         f.limit, f.offset),
+    )  # fmt: skip
+    total = int(rows[0]["total"]) if rows else 0
+    if not rows and f.offset:
+        # Past the end (e.g. after a filter shrank the list): count without rows.
+        total = account_page(conn, AccountFilter(**{**f.__dict__, "offset": 0})).total
+    return AccountPage([_account_row(r) for r in rows], total, f.offset)
+
+
+def _account_row(r: dict) -> AccountRow:
+    values = {k: v for k, v in r.items() if k != "total"}
+    values["communes"] = list(values["communes"] or [])
+    return AccountRow(**values)
+
+
+@dataclass(frozen=True)
+class Facet:
+    key: str
+    label: str
+    accounts: int
+
+
+def account_facets(conn: psycopg.Connection) -> dict[str, list[Facet]]:
+    """{"unit": [Facet(key, most common spelling, n)], "commune": [Facet(id, name, n)]}."""
+    out: dict[str, list[Facet]] = {"unit": [], "commune": []}
+    for r in _call(conn, "SELECT * FROM admin.account_facets()"):
+        out.setdefault(r["facet"], []).append(Facet(r["key"], r["label"], int(r["accounts"])))
+    return out
 
 
 @dataclass(frozen=True)
@@ -172,6 +230,43 @@ def create_account(conn: psycopg.Connection, draft: AccountDraft) -> str:
         ),
     )  # fmt: skip
     return rows[0]["password"]
+
+
+@dataclass
+class AccountProfile:
+    """A person's details as :func:`update_account` sets them (the whole profile)."""
+
+    person_id_number: str
+    full_name: str
+    unit: str
+    position: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    contractor_project: str | None = None
+    access_until: date | None = None
+
+    @classmethod
+    def of(cls, row: AccountRow) -> AccountProfile:
+        return cls(
+            row.person_id_number, row.full_name, row.unit, row.position, row.phone, row.email,
+            row.contractor_project, row.access_until,
+        )  # fmt: skip
+
+
+def update_account(
+    conn: psycopg.Connection, role: str, profile: AccountProfile
+) -> dict[str, dict[str, Any]]:
+    """``admin.update_account`` → {field: {"old": …, "new": …}} of what changed."""
+    rows = _call(
+        conn,
+        "SELECT admin.update_account(%s, %s, %s, %s, %s, %s, %s, %s, %s) AS changes",
+        (
+            role, profile.person_id_number, profile.full_name, profile.unit,
+            profile.position or None, profile.phone or None, profile.email or None,
+            profile.contractor_project or None, profile.access_until,
+        ),
+    )  # fmt: skip
+    return dict(rows[0]["changes"])
 
 
 def reset_password(conn: psycopg.Connection, role: str) -> str:
@@ -384,6 +479,18 @@ class Integrity:
 def audit_verify(conn: psycopg.Connection, since: datetime | None = None) -> Integrity:
     r = _call(conn, "SELECT * FROM admin.audit_verify(%s)", (since,))[0]
     return Integrity(bool(r["ok"]), r["entry_id"], r["reason"], int(r["checked"]))
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    agent: str
+    started_at: datetime
+    seen_at: datetime
+
+
+def agent_status(conn: psycopg.Connection) -> list[AgentStatus]:
+    """When each lockout agent last reported (newest first); [] when none ever did."""
+    return [AgentStatus(**r) for r in _call(conn, "SELECT * FROM admin.agent_status()")]
 
 
 def report_export(conn: psycopg.Connection, what: str, rows: int, path: str) -> None:

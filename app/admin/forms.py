@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.admin.api import KINDS, SUBSYSTEMS, AccountDraft, Policy, Preview
+from app.admin.api import (
+    KINDS,
+    SUBSYSTEMS,
+    AccountDraft,
+    AccountProfile,
+    AgentStatus,
+    Policy,
+    Preview,
+)
 from app.plugin import Text
 
 ROLE_NAME = re.compile(r"^[a-z0-9_]{3,40}$")
@@ -133,6 +141,93 @@ def draft_problems(draft: AccountDraft, lang: str = "vi") -> list[tuple[str, str
             "A contractor's account needs an end date.",
         ))  # fmt: skip
     return out
+
+
+def profile_problems(
+    profile: AccountProfile, before: AccountProfile | None = None, lang: str = "vi"
+) -> list[tuple[str, str]]:
+    """(field, sentence) for an edited profile the dialog must not send; [] when fine.
+    An end date already past is refused only when it was changed (as the server does)."""
+    vi = lang != "en"
+    draft = AccountDraft(
+        role_name="unchanged", person_id_number=profile.person_id_number,
+        full_name=profile.full_name, unit=profile.unit, position=profile.position,
+        phone=profile.phone, email=profile.email,
+        contractor_project=profile.contractor_project, access_until=profile.access_until,
+    )  # fmt: skip
+    out = [p for p in draft_problems(draft, lang) if p[0] != "access_until"]
+    until = profile.access_until
+    changed = before is None or until != before.access_until
+    if until is not None and changed and until < vn_today():
+        out.append((
+            "access_until",
+            "Ngày hết hạn truy cập đã qua." if vi else "The end of access is in the past.",
+        ))  # fmt: skip
+    if profile.contractor_project and until is None:
+        out.append((
+            "access_until",
+            "Tài khoản nhà thầu cần ngày hết hạn truy cập." if vi else
+            "A contractor's account needs an end date.",
+        ))  # fmt: skip
+    return out
+
+
+#: Fields of a profile as the edit dialog and its confirmation name them.
+PROFILE_FIELDS: dict[str, Text] = {
+    **FIELD_NAMES,
+    "contractor_project": Text("Dự án (nhà thầu)", "Contractor project"),
+    "access_until": Text("Hết hạn truy cập", "Access until"),
+}
+
+
+def changes_text(changes: dict[str, dict], lang: str = "vi") -> str:
+    """{"unit": {"old": "A", "new": "B"}} → "Đơn vị công tác: A → B"; one field a line."""
+
+    def show(v) -> str:
+        if v is None or v == "":
+            return "—"
+        if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+            return date.fromisoformat(v).strftime("%d/%m/%Y")
+        return str(v)
+
+    lines = []
+    for key in PROFILE_FIELDS:
+        if key in changes:
+            c = changes[key]
+            lines.append(
+                f"{PROFILE_FIELDS[key].get(lang)}: {show(c.get('old'))} → {show(c.get('new'))}"
+            )
+    return "\n".join(lines)
+
+
+#: A lockout agent silent for longer than this is "not running" (it reports every minute).
+AGENT_STALE = timedelta(minutes=10)
+
+
+def agent_notice(
+    statuses: list[AgentStatus], now: datetime | None = None, lang: str = "vi"
+) -> str | None:
+    """The login reports' warning when no lockout agent reports: the sign-ins since then
+    were not recorded. None while an agent reported within :data:`AGENT_STALE`."""
+    now = now or datetime.now().astimezone()
+    vi = lang != "en"
+    if not statuses:
+        return (
+            "Tác tử khóa tài khoản chưa từng báo về máy chủ: đăng nhập và đăng nhập sai "
+            "không được ghi, báo cáo đăng nhập có thể trống hoặc thiếu." if vi else
+            "The lockout agent has never reported: logins and failures are not recorded, "
+            "the login reports may be empty or incomplete."
+        )  # fmt: skip
+    last = max(s.seen_at for s in statuses)
+    if now - last <= AGENT_STALE:
+        return None
+    when = last.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
+    return (
+        f"Tác tử khóa tài khoản không chạy từ {when}: các lần đăng nhập và đăng nhập sai sau "
+        "thời điểm đó chưa được ghi, báo cáo đăng nhập có thể thiếu." if vi else
+        f"The lockout agent has not run since {when}: logins and failures after that are "
+        "not recorded, the login reports may be incomplete."
+    )  # fmt: skip
 
 
 def policy_problem(policy: Policy, value: int, lang: str = "vi") -> str | None:

@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -213,7 +214,22 @@ class Agent:
     def enforce_policies(self) -> list[tuple[str, str, str]]:
         with psycopg.connect(self.dsn, connect_timeout=10) as conn:
             conn.execute("SET application_name = 'landrec-agent'")
-            return [tuple(r) for r in conn.execute("SELECT * FROM admin.enforce_policies()")]
+            rows = [tuple(r) for r in conn.execute("SELECT * FROM admin.enforce_policies()")]
+            self._heartbeat(conn)
+            return rows
+
+    @property
+    def name(self) -> str:
+        return f"{socket.gethostname()}:{self.log_dir}"[:200]
+
+    def _heartbeat(self, conn: psycopg.Connection) -> None:
+        """Tell the reports this agent runs (login reports are complete only then). A
+        store before migration 0018 has no heartbeat: the savepoint keeps the rest."""
+        try:
+            with conn.transaction():
+                conn.execute("SELECT admin.agent_heartbeat(%s)", (self.name,))
+        except psycopg.errors.UndefinedFunction:
+            pass
 
     def run(
         self,

@@ -3,8 +3,6 @@ disable. Every action is one admin.* call on the verified connection, audited th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from PySide6.QtCore import QDate, QRegularExpression, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QRegularExpressionValidator
 from PySide6.QtWidgets import (
@@ -29,6 +27,7 @@ from app.admin import api, forms
 from app.plugin import AppContext, Text
 from plugins.admin.views_common import (
     ERROR_STYLE,
+    INFO_STYLE,
     OK_STYLE,
     T_CLOSE,
     T_CSV,
@@ -76,11 +75,17 @@ LAST_LOGIN = (
 )
 T_CREATE = Text("Tạo tài khoản…", "New account…")
 T_RIGHTS = Text("Phân quyền…", "Rights…")
+T_EDIT = Text("Sửa thông tin…", "Edit details…")
 T_RESET = Text("Đặt lại mật khẩu", "Reset password")
 T_LOCK = Text("Khóa…", "Lock…")
 T_UNLOCK = Text("Mở khóa", "Unlock")
 T_DISABLE = Text("Vô hiệu hóa…", "Disable…")
-T_COUNT = Text("{shown}/{total} tài khoản.", "{shown}/{total} accounts.")
+T_COUNT = Text("{first}–{last} / {total} tài khoản.", "{first}–{last} of {total} accounts.")
+T_NONE = Text("Không có tài khoản nào khớp điều kiện lọc.", "No account matches the filters.")
+T_PREV = Text("◀ Trang trước", "◀ Previous")
+T_NEXT = Text("Trang sau ▶", "Next ▶")
+#: Accounts per page of the list (the server filters and pages: admin.account_page).
+PAGE_SIZE = 200
 T_CHOOSE = Text("Hãy chọn một tài khoản trong danh sách.", "Choose an account in the list.")
 T_DONE = Text("{action}: {role}.", "{action}: {role}.")
 T_WHOLE = Text("Toàn tỉnh", "Whole province")
@@ -128,6 +133,19 @@ T_PW_TEXT = Text(
 )
 T_COPY = Text("Sao chép", "Copy")
 T_COPIED = Text("Đã sao chép.", "Copied.")
+
+# Edit dialog
+T_EDIT_TITLE = Text("Sửa thông tin tài khoản {role}", "Edit the details of {role}")
+T_EDIT_NOTE = Text(
+    "Quyền và địa bàn sửa ở “Phân quyền…”. Mọi thay đổi được ghi vào nhật ký hệ thống "
+    "(giá trị cũ và mới).",
+    "Rights and area are changed under “Rights…”. Every change is written to the audit log "
+    "(old and new values).",
+)
+T_SAVE = Text("Lưu", "Save")
+T_SAVING = Text("Đang lưu…", "Saving…")
+T_NO_CHANGE = Text("Không có thông tin nào thay đổi.", "Nothing changed.")
+T_UPDATED = Text("Đã lưu thông tin của {role}:", "Details of {role} saved:")
 
 
 class ReasonDialog(QDialog):
@@ -411,6 +429,146 @@ class CreateAccountDialog(QDialog):
         show_status(self.message, err.message, ERROR_STYLE)
 
 
+class EditAccountDialog(QDialog):
+    """A person's details after creation (a corrected name or ID number, a move to another
+    unit, a contractor's project or end of access); OK sends admin.update_account."""
+
+    saved = Signal(str, dict)  # role, {field: {"old", "new"}}
+
+    def __init__(self, ctx: AppContext, row: api.AccountRow, units: list[str], parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.role = row.role_name
+        self.before = api.AccountProfile.of(row)
+        self.busy = False
+        self.changes: dict[str, dict] | None = None
+        self.setObjectName("editAccountDialog")
+        self.setWindowTitle(ctx.text(T_EDIT_TITLE).format(role=row.role_name))
+        self.setMinimumWidth(640)
+
+        def line(name: str, value: str | None, max_length: int = 200) -> QLineEdit:
+            edit = QLineEdit(value or "")
+            edit.setObjectName(name)
+            edit.setMaxLength(max_length)
+            return edit
+
+        self.full_name = line("full_name", row.full_name)
+        self.id_number = line("person_id_number", row.person_id_number, 12)
+        self.id_number.setValidator(
+            QRegularExpressionValidator(QRegularExpression(r"^[0-9]{0,12}$"), self.id_number)
+        )
+        self.unit = QComboBox()
+        self.unit.setObjectName("unit")
+        self.unit.setEditable(True)
+        self.unit.addItems(units)
+        self.unit.setCurrentText(row.unit)
+        self.position = line("position", row.position)
+        self.phone = line("phone", row.phone, 20)
+        self.email = line("email", row.email, 254)
+        self.project = QComboBox()
+        self.project.setObjectName("project")
+        self.project.addItem(ctx.text(T_NO_PROJECT), None)
+        if row.contractor_project:
+            self.project.addItem(row.contractor_project, row.contractor_project)
+            self.project.setCurrentIndex(1)
+        self.until_on = QCheckBox(ctx.text(T_UNTIL_ON))
+        self.until_on.setObjectName("until_on")
+        self.until = QDateEdit()
+        self.until.setObjectName("access_until")
+        self.until.setDisplayFormat("dd/MM/yyyy")
+        self.until.setCalendarPopup(True)
+        start = row.access_until or QDate.currentDate().addMonths(6).toPython()
+        self.until.setDate(QDate(start.year, start.month, start.day))
+        self.until_on.setChecked(row.access_until is not None)
+        self.until.setEnabled(row.access_until is not None)
+        self.until_on.toggled.connect(self.until.setEnabled)
+        until_row = QHBoxLayout()
+        until_row.addWidget(self.until_on)
+        until_row.addWidget(self.until)
+        until_row.addStretch(1)
+
+        form = QFormLayout()
+        form.addRow(ctx.text(T_ROLE).rstrip(" *"), QLabel(f"<b>{row.role_name}</b>"))
+        form.addRow(ctx.text(T_FULL_NAME), self.full_name)
+        form.addRow(ctx.text(T_ID), self.id_number)
+        form.addRow(ctx.text(T_UNIT_F), self.unit)
+        form.addRow(ctx.text(T_POSITION), self.position)
+        form.addRow(ctx.text(T_PHONE), self.phone)
+        form.addRow(ctx.text(T_EMAIL), self.email)
+        form.addRow(ctx.text(T_PROJECT), self.project)
+        form.addRow(ctx.text(T_UNTIL), until_row)
+        note = QLabel(ctx.text(T_EDIT_NOTE))
+        note.setWordWrap(True)
+        note.setStyleSheet(INFO_STYLE)
+        self.message = QLabel()
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        buttons = QDialogButtonBox()
+        self.ok_button = buttons.addButton(ctx.text(T_SAVE), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok_button.setObjectName("ok")
+        buttons.addButton(ctx.text(T_CANCEL), QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+    def load(self) -> None:
+        call(self.ctx, api.list_projects, self._projects, lambda err: None)
+
+    def _projects(self, projects: list[api.Project]) -> None:
+        for p in projects:
+            if p.state == "nghiem_thu" or self.project.findData(p.code) >= 0:
+                continue  # an accepted project takes no more accounts
+            self.project.addItem(f"{p.code} — {p.name} ({p.contractor})", p.code)
+
+    def profile(self) -> api.AccountProfile:
+        until = self.until.date().toPython() if self.until_on.isChecked() else None
+        return api.AccountProfile(
+            person_id_number=self.id_number.text().strip(),
+            full_name=" ".join(self.full_name.text().split()),
+            unit=self.unit.currentText().strip(),
+            position=self.position.text().strip() or None,
+            phone=self.phone.text().strip() or None,
+            email=self.email.text().strip() or None,
+            contractor_project=self.project.currentData(),
+            access_until=until,
+        )
+
+    def submit(self) -> None:
+        if self.busy:
+            return
+        profile = self.profile()
+        problems = forms.profile_problems(profile, self.before, self.ctx.lang)
+        if problems:
+            show_status(self.message, "\n".join(p for _, p in problems), ERROR_STYLE)
+            field = self.findChild(QWidget, problems[0][0])
+            if field is not None:
+                field.setFocus()
+            return
+        if profile == self.before:
+            show_status(self.message, self.ctx.text(T_NO_CHANGE))
+            return
+        self.busy = True
+        self.ok_button.setEnabled(False)
+        show_status(self.message, self.ctx.text(T_SAVING))
+        role = self.role
+        call(self.ctx, lambda c: api.update_account(c, role, profile), self._saved, self._refused)
+
+    def _saved(self, changes: dict[str, dict]) -> None:
+        self.busy = False
+        self.changes = changes
+        self.saved.emit(self.role, changes)
+        self.accept()
+
+    def _refused(self, err: api.AdminError) -> None:
+        self.busy = False
+        self.ok_button.setEnabled(True)
+        show_status(self.message, err.message, ERROR_STYLE)
+
+
 class AccountsWindow(QDialog):
     """The accounts list and its actions (a non-modal window of the Quản trị menu)."""
 
@@ -419,7 +577,12 @@ class AccountsWindow(QDialog):
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.rows: list[api.AccountRow] = []
+        self.rows: list[api.AccountRow] = []  # the page shown
+        self.total = 0
+        self.offset = 0
+        self.page: api.AccountPage | None = None
+        self.facets: dict[str, list[api.Facet]] = {}
+        self._asked = 0
         self.dialogs: list[QDialog] = []  # the last sub-dialogs opened (tests read them)
         self.last_password_dialog: OneTimePasswordDialog | None = None
         self.setObjectName("accountsWindow")
@@ -452,7 +615,12 @@ class AccountsWindow(QDialog):
         for box in (self.unit_filter, self.commune_filter, self.kind_filter,
                     self.state_filter, self.login_filter):  # fmt: skip
             box.currentIndexChanged.connect(self.apply_filters)
-        self.search.textChanged.connect(self.apply_filters)
+        # One query per pause in typing, not per key.
+        self.search_timer = QTimer(self)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(300)
+        self.search_timer.timeout.connect(self.apply_filters)
+        self.search.textChanged.connect(lambda _: self.search_timer.start())
         filters = QHBoxLayout()
         for label, widget in (
             (T_UNIT, self.unit_filter),
@@ -471,7 +639,9 @@ class AccountsWindow(QDialog):
         self.table = QTableView()
         self.table.setObjectName("accounts")
         self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
+        # Sorted by user name on the server; sorting one page here would mislead.
+        self.table.setSortingEnabled(False)
+        self.table.setWordWrap(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -487,6 +657,7 @@ class AccountsWindow(QDialog):
         bar = QHBoxLayout()
         for name, text, slot in (
             ("create", T_CREATE, self.open_create),
+            ("edit", T_EDIT, self.open_edit),
             ("rights", T_RIGHTS, self.open_rights),
             ("reset", T_RESET, self.reset_password),
             ("lock", T_LOCK, self.open_lock),
@@ -503,78 +674,100 @@ class AccountsWindow(QDialog):
             self.buttons[name] = button
             if name == "disable":
                 bar.addStretch(1)
+        self.page_label = QLabel()
+        self.page_label.setObjectName("pageLabel")
+        paging = QHBoxLayout()
+        for name, text, slot in (
+            ("prev", T_PREV, self.prev_page),
+            ("next", T_NEXT, self.next_page),
+        ):
+            button = QPushButton(ctx.text(text))
+            button.setObjectName(name)
+            button.setEnabled(False)
+            button.clicked.connect(slot)
+            self.buttons[name] = button
+        paging.addWidget(self.status, 1)
+        paging.addWidget(self.buttons["prev"])
+        paging.addWidget(self.page_label)
+        paging.addWidget(self.buttons["next"])
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.status)
+        layout.addLayout(paging)
         layout.addLayout(bar)
         self._update_buttons()
 
-    # -- loading and filtering ---------------------------------------------------------------
+    # -- loading and filtering (in SQL, one page at a time) ---------------------------------
     def load(self) -> None:
+        """Filter lists and the first page."""
         show_status(self.status, self.ctx.text(T_LOADING))
-        call(self.ctx, api.list_accounts, self.show_rows, self._error)
+        call(self.ctx, api.account_facets, self.show_facets, self._error)
+        self.load_page(0)
 
-    def show_rows(self, rows: list[api.AccountRow]) -> None:
-        self.rows = rows
-        self._fill_filter(self.unit_filter, sorted({r.unit for r in rows}))
-        names: dict[int, str] = {}
-        for r in rows:
-            names.update(zip(r.communes, r.commune_names, strict=False))
+    def show_facets(self, facets: dict[str, list[api.Facet]]) -> None:
+        self.facets = facets
+        count = self.ctx.lang
         self._fill_filter(
-            self.commune_filter, sorted(names.items(), key=lambda kv: kv[1]), keyed=True
+            self.unit_filter,
+            [(f.key, f"{f.label} ({forms.format_count(f.accounts, count)})")
+             for f in facets.get("unit", [])],
+        )  # fmt: skip
+        self._fill_filter(
+            self.commune_filter, [(int(f.key), f.label) for f in facets.get("commune", [])]
         )
-        self.apply_filters()
 
-    def _fill_filter(self, box: QComboBox, items, keyed: bool = False) -> None:
+    def _fill_filter(self, box: QComboBox, items: list[tuple]) -> None:
         current = box.currentData()
         box.blockSignals(True)
         box.clear()
         box.addItem(self.ctx.text(T_ALL), None)
-        for item in items:
-            key, label = item if keyed else (item, item)
+        for key, label in items:
             box.addItem(label, key)
         index = box.findData(current) if current is not None else 0
         box.setCurrentIndex(max(0, index))
         box.blockSignals(False)
 
-    def visible_rows(self) -> list[api.AccountRow]:
-        unit = self.unit_filter.currentData()
-        commune = self.commune_filter.currentData()
-        kind = self.kind_filter.currentData()
-        state = self.state_filter.currentData()
-        login = self.login_filter.currentData()
-        text = forms.fold(self.search.text().strip())
-        now = datetime.now().astimezone()
-        out = []
-        for r in self.rows:
-            if unit is not None and r.unit != unit:
-                continue
-            if commune is not None and commune not in r.communes and not r.whole_province:
-                continue
-            if kind is not None and r.account_kind != kind:
-                continue
-            if state is not None and r.effective_state != state:
-                continue
-            last = r.last_login_at
-            if login == "7d" and (last is None or last < now - timedelta(days=7)):
-                continue
-            if login == "30d" and last is not None and last >= now - timedelta(days=30):
-                continue
-            if login == "never" and last is not None:
-                continue
-            if text and text not in forms.fold(
-                f"{r.role_name} {r.full_name} {r.person_id_number} {r.unit}"
-            ):
-                continue
-            out.append(r)
-        return out
+    def current_filter(self, offset: int = 0) -> api.AccountFilter:
+        return api.AccountFilter(
+            unit=self.unit_filter.currentData(),
+            commune=self.commune_filter.currentData(),
+            kind=self.kind_filter.currentData(),
+            state=self.state_filter.currentData(),
+            login=self.login_filter.currentData()
+            if self.login_filter.currentData() != "any"
+            else None,
+            text=self.search.text().strip() or None,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
 
-    def apply_filters(self) -> None:
+    def apply_filters(self, *_args) -> None:
+        """A filter changed: back to the first page (typing waits for a pause)."""
+        self.search_timer.stop()
+        self.load_page(0)
+
+    def load_page(self, offset: int, then=None) -> None:
+        f = self.current_filter(max(0, offset))
+        self._asked += 1
+        asked = self._asked
+
+        def done(page: api.AccountPage) -> None:
+            if asked != self._asked:
+                return  # a newer filter was sent meanwhile
+            self.show_page(page)
+            if then is not None:
+                then()
+
+        call(self.ctx, lambda c: api.account_page(c, f), done, self._error)
+
+    def show_page(self, page: api.AccountPage) -> None:
+        self.page = page
+        self.rows = page.rows
+        self.total = page.total
+        self.offset = page.offset
         lang = self.ctx.lang
-        rows = self.visible_rows()
         cells, values = [], []
-        for r in rows:
+        for r in page.rows:
             area = self.ctx.text(T_WHOLE) if r.whole_province else ", ".join(r.commune_names)
             kind = self.ctx.text(forms.ACCOUNT_KIND_NAMES.get(r.account_kind, T_ALL))
             state = self.ctx.text(forms.STATE_NAMES.get(r.effective_state, T_ALL))
@@ -587,14 +780,34 @@ class AccountsWindow(QDialog):
                 r.role_name, r.full_name, r.person_id_number, r.unit, r.position, kind, area,
                 state, r.lock_reason, r.last_login_at, r.issued_at, r.access_until,
             ])  # fmt: skip
-        self.model.set_rows(cells, values, rows)
-        show_status(
-            self.status,
-            self.ctx.text(T_COUNT).format(shown=len(rows), total=len(self.rows)),
-        )
+        self.model.set_rows(cells, values, page.rows)
+        if page.rows:
+            text = self.ctx.text(T_COUNT).format(
+                first=forms.format_count(page.offset + 1, lang),
+                last=forms.format_count(page.offset + len(page.rows), lang),
+                total=forms.format_count(page.total, lang),
+            )
+        else:
+            text = self.ctx.text(T_NONE)
+        show_status(self.status, text)
+        self.page_label.setText(text)
+        self.buttons["prev"].setEnabled(page.offset > 0)
+        self.buttons["next"].setEnabled(page.offset + len(page.rows) < page.total)
         self.table.resizeColumnsToContents()
+        for col, cap in ((3, 260), (6, 260), (8, 240)):  # unit, area, reason: long texts
+            if self.table.columnWidth(col) > cap:
+                self.table.setColumnWidth(col, cap)
         self._update_buttons()
-        del lang
+
+    def next_page(self) -> None:
+        self.load_page(self.offset + PAGE_SIZE)
+
+    def prev_page(self) -> None:
+        self.load_page(max(0, self.offset - PAGE_SIZE))
+
+    def unit_names(self) -> list[str]:
+        """Known units, most common spelling of each (offered in the dialogs)."""
+        return sorted({f.label for f in self.facets.get("unit", [])} | {r.unit for r in self.rows})
 
     # -- selection ---------------------------------------------------------------------------
     def select(self, role: str) -> bool:
@@ -614,6 +827,7 @@ class AccountsWindow(QDialog):
     def _update_buttons(self) -> None:
         r = self.selected()
         state = r.state if r else None
+        self.buttons["edit"].setEnabled(r is not None and state != "disabled")
         self.buttons["rights"].setEnabled(r is not None and state != "disabled")
         self.buttons["reset"].setEnabled(r is not None and state != "disabled")
         self.buttons["lock"].setEnabled(state == "active")
@@ -633,7 +847,7 @@ class AccountsWindow(QDialog):
         return dialog
 
     def open_create(self) -> CreateAccountDialog:
-        dialog = CreateAccountDialog(self.ctx, sorted({r.unit for r in self.rows}), self)
+        dialog = CreateAccountDialog(self.ctx, self.unit_names(), self)
         self._keep(dialog)
         dialog.created.connect(self._created)
         dialog.open()
@@ -651,6 +865,23 @@ class AccountsWindow(QDialog):
         self._keep(dialog)
         self.last_password_dialog = dialog
         dialog.open()
+
+    def open_edit(self) -> EditAccountDialog | None:
+        r = self._need_selection()
+        if r is None:
+            return None
+        dialog = EditAccountDialog(self.ctx, r, self.unit_names(), self)
+        self._keep(dialog)
+        dialog.saved.connect(self._edited)
+        dialog.open()
+        dialog.load()
+        return dialog
+
+    def _edited(self, role: str, changes: dict) -> None:
+        head = self.ctx.text(T_UPDATED).format(role=role)
+        show_status(self.status, f"{head} {forms.changes_text(changes, self.ctx.lang)}"
+                    .replace("\n", "; "), OK_STYLE)  # fmt: skip
+        self._reload(role)
 
     def open_rights(self) -> QDialog | None:
         r = self._need_selection()
@@ -712,17 +943,26 @@ class AccountsWindow(QDialog):
         call(self.ctx, fn, done, self._error)
 
     def _reload(self, role: str | None = None) -> None:
+        """Filter lists and the page again after an action; the account stays selected
+        (when it is on another page, the list is narrowed to it by the search box)."""
         message = (self.status.text(), self.status.styleSheet())
 
-        def done(rows: list[api.AccountRow]) -> None:
-            self.show_rows(rows)
-            if role:
-                self.select(role)
+        def keep() -> None:
+            if role and not self.select(role):
+                self.search.blockSignals(True)
+                self.search.setText(role)
+                self.search.blockSignals(False)
+                self.load_page(0, then=lambda: (self.select(role), restore()))
+                return
+            restore()
+
+        def restore() -> None:
             self.status.setText(message[0])
             self.status.setStyleSheet(message[1])
             self.changed.emit()
 
-        call(self.ctx, api.list_accounts, done, self._error)
+        call(self.ctx, api.account_facets, self.show_facets, self._error)
+        self.load_page(self.offset, then=keep)
 
     def export(self, fmt: str = "xlsx", path: str | None = None) -> None:
         export_model(self.ctx, self, self.model, "sys.account", self.status, path, fmt)

@@ -53,6 +53,7 @@ COLUMNS: dict[str, Text] = {
     "locked_now": Text("Đang khóa", "Locked now"),
     "disabled_now": Text("Đã vô hiệu hóa", "Disabled now"),
     "total_now": Text("Tổng số", "Total"),
+    "spellings": Text("Số cách ghi tên đơn vị", "Unit spellings"),
     "month": Text("Tháng", "Month"),
     "actor": Text("Tên đăng nhập", "User name"),
     "role_name": Text("Tên đăng nhập", "User name"),
@@ -81,6 +82,9 @@ T_TO = Text("đến ngày", "to")
 T_ROLE = Text("Người (tên đăng nhập)", "Person (user name)")
 T_FAILED = Text("Chỉ đăng nhập sai", "Failures only")
 T_RUN = Text("Lập báo cáo", "Run")
+#: Reports that read the logins the lockout agent records (P5).
+LOGIN_REPORTS = ("logins", "login_summary")
+WARNING_STYLE = "color: #8a4b00; background: #fff4e0; padding: 4px;"
 T_ROWS = Text("{n} dòng, kỳ {start}–{end}.", "{n} rows, period {start}–{end}.")
 
 
@@ -125,6 +129,11 @@ class ReportsDialog(QDialog):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().setVisible(False)
+        self.notice = QLabel()
+        self.notice.setObjectName("agentNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(WARNING_STYLE)
+        self.notice.hide()
         self.status = QLabel()
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
@@ -138,6 +147,7 @@ class ReportsDialog(QDialog):
         bar.addWidget(self.xlsx_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.notice)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status)
         layout.addLayout(bar)
@@ -163,12 +173,24 @@ class ReportsDialog(QDialog):
         failed = self.failed_only.isChecked()
         self.run_button.setEnabled(False)
         show_status(self.status, self.ctx.text(T_LOADING))
-        call(
-            self.ctx,
-            lambda c: api.run_report(c, key, start, end, role=role, failed_only=failed),
-            lambda result: self.show_result(key, start, end, *result),
-            self._error,
-        )
+
+        def work(conn):
+            result = api.run_report(conn, key, start, end, role=role, failed_only=failed)
+            agents = api.agent_status(conn) if key in LOGIN_REPORTS else None
+            return result, agents
+
+        def done(answer) -> None:
+            (names, rows), agents = answer
+            self.show_notice(None if agents is None else forms.agent_notice(agents, lang=lang))
+            self.show_result(key, start, end, names, rows)
+
+        lang = self.ctx.lang
+        call(self.ctx, work, done, self._error)
+
+    def show_notice(self, text: str | None) -> None:
+        """The header of a login report when the lockout agent does not run."""
+        self.notice.setText(text or "")
+        self.notice.setVisible(bool(text))
 
     def show_result(self, key: str, start: date, end: date, names: list[str], rows) -> None:
         self.run_button.setEnabled(True)
@@ -180,6 +202,8 @@ class ReportsDialog(QDialog):
             for name, v in zip(names, row, strict=True):
                 if name == "outcome" and v in OUTCOMES:
                     v = self.ctx.text(OUTCOMES[v])
+                elif name == "month" and isinstance(v, str) and len(v) == 7:
+                    v = f"{v[5:]}/{v[:4]}"  # 2026-11 → 11/2026
                 kept.append(v)
                 if isinstance(v, int) and not isinstance(v, bool):
                     shown.append(forms.format_count(v, self.ctx.lang))
