@@ -620,3 +620,107 @@ def test_listing_follows_the_area(db, people, parcels):
         cs.review(people.approver_b, cs_id)
     mine = cs.list_change_sets(people.clerk)
     assert [c.id for c in mine if c.id == cs_id] == [cs_id] and mine[0].items == []
+
+
+# --- one round trip per edit action (migration 0016) ----------------------------------------
+class CountingConnection:
+    """Counts the statements sent (each one round trip on an autocommit connection)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn, self.statements = conn, 0
+
+    def execute(self, *args, **kw):
+        self.statements += 1
+        return self.conn.execute(*args, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def test_each_draft_reply_carries_the_change_set_in_one_statement(db, people, parcels):
+    pid, version, poly = parcels.single()
+    conn = CountingConnection(people.clerk)
+    opened = cs.open_and_load(conn, "tach_thua", "Một lượt gửi", "HS-1")
+    assert conn.statements == 1
+    assert opened.status == "nhap" and opened.items == [] and opened.dossier_number == "HS-1"
+    parts = split_in_two(poly)
+    # A refused draft: its problems and the change set without it, in one statement.
+    conn.statements = 0
+    bad = cs.draft_split(conn, opened.id, pid, version, [parts[0], translate(parts[1], 3, 0)])
+    assert conn.statements == 1 and bad.item_id is None and len(bad) > 0
+    assert bad.change_set.id == opened.id and bad.change_set.items == []
+    conn.statements = 0
+    drafted = cs.draft_split(conn, opened.id, pid, version, parts)
+    assert conn.statements == 1 and list(drafted) == []
+    (item,) = drafted.change_set.items  # the stored item, in the same reply
+    assert item.id == drafted.item_id and item.op == "split" and item.parcel_ids == [pid]
+    assert sum(g.area for g in item.new_geometries) == pytest.approx(poly.area, abs=0.01)
+    conn.statements = 0
+    after = cs.remove_item(conn, opened.id, item.id)
+    assert conn.statements == 1 and after.items == [] and items_of(db, opened.id) == 0
+    # Another person's set is not readable through the reply either.
+    with pytest.raises(cs.PermissionDenied):
+        cs.remove_item(people.clerk2, opened.id, item.id)
+
+
+# --- restrictions follow the land (migration 0016) ------------------------------------------
+def add_restriction(dsn: str, pid: int, kind: str, text: str, ended: bool = False) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "INSERT INTO cad.restriction (parcel_id, kind, description, valid_from, valid_to) "
+            "VALUES (%s, %s, %s, DATE '2024-03-01', CASE WHEN %s THEN DATE '2025-01-01' END) "
+            "RETURNING id",
+            (pid, kind, text, ended),
+        ).fetchone()[0]
+
+
+def restrictions_of(dsn: str, ids: list[int]) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT parcel_id, kind, description, valid_from, valid_to, carried_from, "
+            "mutation_id FROM cad.restriction WHERE parcel_id = ANY(%s) ORDER BY parcel_id, id",
+            (ids,),
+        ).fetchall()
+
+
+def test_a_split_carries_the_parents_restrictions_to_every_child(db, people, parcels):
+    pid, version, poly = parcels.single()
+    dispute = add_restriction(db, pid, "tranh_chap", "Tranh chấp ranh giới với thửa bên cạnh")
+    add_restriction(db, pid, "ke_bien", "Kê biên đã giải tỏa", ended=True)
+    cs_id = cs.open_change_set(people.clerk, "tach_thua", "Chia thừa kế", "HS-9")
+    assert cs.draft_split(people.clerk, cs_id, pid, version, split_in_two(poly)) == []
+    cs.submit(people.clerk, cs_id)
+    created = cs.approve(people.approver, cs_id, "Đồng ý")
+    start = dt.date(2024, 3, 1)
+    kids = restrictions_of(db, created)
+    # Only the restriction in force, on each child, with its start date and its origin.
+    assert kids == [
+        (kid, "tranh_chap", "Tranh chấp ranh giới với thửa bên cạnh", start, None, dispute, cs_id)
+        for kid in sorted(created)
+    ]
+    parent = {r[1]: r[4] for r in restrictions_of(db, [pid])}
+    assert parent["tranh_chap"] == dt.date.today()  # ends with the parent
+    assert parent["ke_bien"] == dt.date(2025, 1, 1)  # already ended: untouched
+    with psycopg.connect(db) as conn:
+        audit = conn.execute(
+            "SELECT action, count(*) FROM audit.log WHERE change_set = %s "
+            "AND table_name = 'cad.restriction' AND actor = %s GROUP BY 1 ORDER BY 1",
+            (cs_id, people.roles["approver"]),
+        ).fetchall()
+    assert audit == [("INSERT", 2), ("UPDATE", 1)]
+
+
+def test_a_merge_carries_the_restrictions_of_both_parents(db, people, parcels):
+    (a, va, ga), (b, vb, gb) = parcels.adjacent_pair(same_holders=True)
+    ra = add_restriction(db, a, "hanh_lang", "Hành lang an toàn lưới điện")
+    rb = add_restriction(db, b, "tranh_chap", "Đang giải quyết tranh chấp")
+    merged = shapely.union_all([ga, gb])
+    cs_id = cs.open_change_set(people.clerk, "hop_thua", "Hợp thửa", None)
+    assert cs.draft_merge(people.clerk, cs_id, [a, b], [va, vb], merged) == []
+    cs.submit(people.clerk, cs_id)
+    (child,) = cs.approve(people.approver, cs_id, "Đồng ý")
+    carried = restrictions_of(db, [child])
+    assert sorted((r[1], r[5], r[6]) for r in carried) == sorted(
+        [("hanh_lang", ra, cs_id), ("tranh_chap", rb, cs_id)]
+    )
+    assert all(r[4] == dt.date.today() for r in restrictions_of(db, [a, b]))

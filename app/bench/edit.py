@@ -8,6 +8,8 @@ drafts, approvals and their audit entries included), so the store is left unchan
 owner switches person with SET SESSION AUTHORIZATION, which changes session_user — the
 identity every right, area and audit check reads — exactly as two sign-ins would.
 
+The draft's reply carries the change set as it is after the draft (migration 0016), so
+"draft" is everything the editor needs after an edit: the client does not reload.
 Each case is timed twice: on a direct connection (server time: validation, apply) and
 through the latency proxy (app/net, pitfall P6) at the given RTT; round trips per action
 are (WAN time − direct time) / RTT, rounded, so the count is measured, not assumed.
@@ -198,6 +200,16 @@ def run_edit_bench(
             ).fetchone()
             if not row[0]:
                 raise UserFacingError("the benchmark needs the store owner's DSN (a superuser)")
+            if (
+                local.execute(
+                    "SELECT to_regprocedure('api.cs_draft_reply(bigint, jsonb)')"
+                ).fetchone()[0]
+                is None
+            ):
+                raise UserFacingError(
+                    "this store lacks migration 0016 (a draft's reply carries its change set): "
+                    "run `landrec db migrate` on it, or measure a freshly migrated demo store"
+                )
             total = local.execute(
                 "SELECT count(*) FROM cad.parcel WHERE retired_at IS NULL"
             ).fetchone()[0]

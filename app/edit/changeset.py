@@ -128,9 +128,11 @@ class Problem:
 
 
 class Problems(list[Problem]):
-    """The problems of a draft; ``item_id`` is the stored item's id (None: not stored)."""
+    """The problems of a draft; ``item_id`` is the stored item's id (None: not stored) and
+    ``change_set`` the change set as the store holds it after the draft (same reply)."""
 
     item_id: int | None = None
+    change_set: ChangeSet | None = None
 
 
 @dataclass
@@ -185,7 +187,15 @@ def _time(value: str | None) -> dt.datetime | None:
 def _draft_result(doc: dict[str, Any]) -> Problems:
     out = Problems(_problem(p) for p in doc.get("problems") or [])
     out.item_id = doc.get("item_id")
+    if doc.get("change_set"):
+        out.change_set = _change_set(doc["change_set"])
     return out
+
+
+def _with_change_set(call: str) -> str:
+    """One statement: the draft call, then the change set as it is after it (migration
+    0016's api.cs_draft_reply), so a draft costs one round trip, not draft + reload."""
+    return f"SELECT api.cs_draft_reply(%s, {call})"
 
 
 def _change_set(doc: dict[str, Any]) -> ChangeSet:
@@ -248,8 +258,8 @@ def draft_split(
 ) -> Problems:
     doc = _one(
         conn,
-        "SELECT api.cs_draft_split(%s, %s, %s, %s, %s::jsonb)",
-        (cs_id, parcel_id, base_version, [_wkb(p) for p in parts], _attrs(part_attributes)),
+        _with_change_set("api.cs_draft_split(%s, %s, %s, %s, %s::jsonb)"),
+        (cs_id, cs_id, parcel_id, base_version, [_wkb(p) for p in parts], _attrs(part_attributes)),
     )
     return _draft_result(doc)
 
@@ -264,8 +274,8 @@ def draft_merge(
 ) -> Problems:
     doc = _one(
         conn,
-        "SELECT api.cs_draft_merge(%s, %s, %s, %s, %s::jsonb)",
-        (cs_id, list(parcel_ids), list(base_versions), _wkb(merged), _attrs(attributes)),
+        _with_change_set("api.cs_draft_merge(%s, %s, %s, %s, %s::jsonb)"),
+        (cs_id, cs_id, list(parcel_ids), list(base_versions), _wkb(merged), _attrs(attributes)),
     )
     return _draft_result(doc)
 
@@ -277,8 +287,8 @@ def draft_reshape(
     ids = list(changes)
     doc = _one(
         conn,
-        "SELECT api.cs_draft_reshape(%s, %s, %s, %s)",
-        (cs_id, ids, [changes[i][0] for i in ids], [_wkb(changes[i][1]) for i in ids]),
+        _with_change_set("api.cs_draft_reshape(%s, %s, %s, %s)"),
+        (cs_id, cs_id, ids, [changes[i][0] for i in ids], [_wkb(changes[i][1]) for i in ids]),
     )
     return _draft_result(doc)
 
@@ -288,8 +298,8 @@ def draft_new_parcel(
 ) -> Problems:
     doc = _one(
         conn,
-        "SELECT api.cs_draft_new(%s, %s, %s::jsonb)",
-        (cs_id, _wkb(geometry), _attrs(attributes or {})),
+        _with_change_set("api.cs_draft_new(%s, %s, %s::jsonb)"),
+        (cs_id, cs_id, _wkb(geometry), _attrs(attributes or {})),
     )
     return _draft_result(doc)
 
@@ -304,14 +314,28 @@ def draft_attributes(
     """land_use_code | land_uses [{code, area}] | address | area_legal."""
     doc = _one(
         conn,
-        "SELECT api.cs_draft_attributes(%s, %s, %s, %s::jsonb)",
-        (cs_id, parcel_id, base_version, _attrs(attributes or {})),
+        _with_change_set("api.cs_draft_attributes(%s, %s, %s, %s::jsonb)"),
+        (cs_id, cs_id, parcel_id, base_version, _attrs(attributes or {})),
     )
     return _draft_result(doc)
 
 
-def remove_item(conn: psycopg.Connection, cs_id: int, item_id: int) -> None:
-    _one(conn, "SELECT api.cs_remove_item(%s, %s)", (cs_id, item_id))
+def open_and_load(
+    conn: psycopg.Connection, kind: str, reason: str, dossier_number: str | None = None
+) -> ChangeSet:
+    """:func:`open_change_set` and :func:`load` in one statement (one round trip)."""
+    doc = _one(
+        conn,
+        "SELECT api.cs_draft_reply(api.create_mutation(%s, %s, %s), NULL)",
+        (kind, reason, dossier_number),
+    )
+    return _change_set(doc["change_set"])
+
+
+def remove_item(conn: psycopg.Connection, cs_id: int, item_id: int) -> ChangeSet:
+    """Drop a draft item; returns the change set without it (one round trip)."""
+    doc = _one(conn, "SELECT api.cs_remove_item_reply(%s, %s)", (cs_id, item_id))
+    return _change_set(doc["change_set"])
 
 
 def validate(conn: psycopg.Connection, cs_id: int) -> list[Problem]:

@@ -171,11 +171,11 @@ class EditSession:
     def open(self, conn: psycopg.Connection, kind: str, reason: str, dossier: str) -> int:
         from app.edit import changeset
 
-        cs = changeset.open_change_set(conn, kind, reason, dossier or None)
-        self.change_set_id, self.kind, self.status = int(cs), kind, "nhap"
+        cs = changeset.open_and_load(conn, kind, reason, dossier or None)
+        self.change_set_id, self.kind, self.status = cs.id, kind, cs.status
         self.reason, self.dossier_number = reason, dossier
         self.problems = []
-        self.change_set = None
+        self.change_set = cs
         return self.change_set_id
 
     def resume(self, conn: psycopg.Connection, change_set_id: int) -> Any:
@@ -208,6 +208,14 @@ class EditSession:
                 f"Parcel {pid} is no longer current (already changed) or outside your area",
             ) from None
 
+    def _took(self, reply: Any) -> None:
+        """A draft's reply: its problems, and the change set as it is now (same round
+        trip; ``reload`` is no longer needed after a draft)."""
+        self.problems = list(reply)
+        if getattr(reply, "change_set", None) is not None:
+            self.change_set = reply.change_set
+            self.status = reply.change_set.status
+
     def split(self, conn: psycopg.Connection, pid: int, line: Sequence[g.XY]) -> list[Any]:
         """Cut parcel ``pid`` by ``line`` (checked here first: a bad line never reaches
         the store) and draft it; the store's problems come back."""
@@ -215,7 +223,7 @@ class EditSession:
 
         cs = self._need_open()
         parts = g.split_polygon(self._parcel(pid).geom, line)
-        self.problems = list(changeset.draft_split(conn, cs, pid, self.parcels[pid].version, parts))
+        self._took(changeset.draft_split(conn, cs, pid, self.parcels[pid].version, parts))
         return self.problems
 
     def merge(self, conn: psycopg.Connection, ids: Sequence[int]) -> list[Any]:
@@ -227,7 +235,7 @@ class EditSession:
             self.parcels.update(fetch_parcels(conn, ids=missing))
         merged = g.merge_polygons([self._parcel(i).geom for i in ids])
         versions = [self.parcels[i].version for i in ids]
-        self.problems = list(changeset.draft_merge(conn, cs, list(ids), versions, merged))
+        self._took(changeset.draft_merge(conn, cs, list(ids), versions, merged))
         return self.problems
 
     def save_reshape(self, conn: psycopg.Connection) -> list[Any]:
@@ -241,7 +249,7 @@ class EditSession:
                 "Chưa có thay đổi ranh giới nào để lưu",
                 "No boundary change to save",
             )
-        self.problems = list(changeset.draft_reshape(conn, cs, changes))
+        self._took(changeset.draft_reshape(conn, cs, changes))
         return self.problems
 
     def new_parcel(
@@ -251,7 +259,7 @@ class EditSession:
 
         cs = self._need_open()
         poly = g.polygon_from_points(points)
-        self.problems = list(changeset.draft_new_parcel(conn, cs, poly, dict(attributes)))
+        self._took(changeset.draft_new_parcel(conn, cs, poly, dict(attributes)))
         return self.problems
 
     def attributes(
@@ -262,15 +270,15 @@ class EditSession:
 
         cs = self._need_open()
         base = self._parcel(pid)
-        self.problems = list(
-            changeset.draft_attributes(conn, cs, pid, base.version, dict(attributes))
-        )
+        self._took(changeset.draft_attributes(conn, cs, pid, base.version, dict(attributes)))
         return self.problems
 
-    def remove_item(self, conn: psycopg.Connection, item_id: int) -> None:
+    def remove_item(self, conn: psycopg.Connection, item_id: int) -> Any:
+        """Drop a draft item; the change set without it comes back in the same reply."""
         from app.edit import changeset
 
-        changeset.remove_item(conn, self._need_open(), item_id)
+        self.change_set = changeset.remove_item(conn, self._need_open(), item_id)
+        return self.change_set
 
     def validate(self, conn: psycopg.Connection) -> list[Any]:
         from app.edit import changeset
@@ -283,6 +291,8 @@ class EditSession:
 
         changeset.submit(conn, self._need_open())
         self.status = "da_nop"
+        if self.change_set is not None:
+            self.change_set.status = "da_nop"
 
     def reload(self, conn: psycopg.Connection) -> Any:
         from app.edit import changeset

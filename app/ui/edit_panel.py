@@ -412,8 +412,8 @@ class EditPanel(QWidget):
             return
 
         def work(conn: psycopg.Connection) -> Any:
-            self.session.open(conn, kind, reason, dossier)
-            return self.session.reload(conn)
+            self.session.open(conn, kind, reason, dossier)  # opened and loaded: one statement
+            return self.session.change_set
 
         self._run(work, self._loaded)
 
@@ -537,9 +537,8 @@ class EditPanel(QWidget):
         item_id = int(item.data(Qt.ItemDataRole.UserRole))
 
         def work(conn: psycopg.Connection) -> Any:
-            self.session.remove_item(conn, item_id)
             self.session.problems = []
-            return self.session.reload(conn)
+            return self.session.remove_item(conn, item_id)  # one round trip
 
         self._run(work, self._loaded)
 
@@ -549,7 +548,7 @@ class EditPanel(QWidget):
 
         def work(conn: psycopg.Connection) -> Any:
             self.session.validate(conn)
-            return self.session.reload(conn)
+            return self.session.change_set  # validating changes nothing: no reload
 
         def done(cs: Any) -> None:
             self._loaded(cs)
@@ -569,7 +568,7 @@ class EditPanel(QWidget):
             problems = self.session.validate(conn)
             if not problems:
                 self.session.submit(conn)
-            return self.session.reload(conn)
+            return self.session.change_set
 
         def done(cs: Any) -> None:
             self._loaded(cs)
@@ -638,7 +637,7 @@ class EditPanel(QWidget):
             if pid not in self.session.parcels:  # a plain dict update: the snapper is
                 self.session.parcels.update(fetch_parcels(conn, ids=[pid]))  # UI-owned
             self.session.split(conn, pid, points)
-            return self.session.reload(conn)
+            return self.session.change_set  # came with the draft's reply
 
         def done(cs: Any) -> None:
             self._loaded(cs)
@@ -682,7 +681,7 @@ class EditPanel(QWidget):
     def _merge_done(self, ids: list[int]) -> None:
         def work(conn: psycopg.Connection) -> Any:
             self.session.merge(conn, ids)
-            return self.session.reload(conn)
+            return self.session.change_set  # came with the draft's reply
 
         def done(cs: Any) -> None:
             self._loaded(cs)
@@ -728,7 +727,7 @@ class EditPanel(QWidget):
     def _reshape_done(self, changes: dict) -> None:
         def work(conn: psycopg.Connection) -> Any:
             self.session.save_reshape(conn)
-            return self.session.reload(conn)
+            return self.session.change_set  # came with the draft's reply
 
         def done(cs: Any) -> None:
             self._loaded(cs)
@@ -762,7 +761,7 @@ class EditPanel(QWidget):
 
         def work(conn: psycopg.Connection) -> Any:
             self.session.new_parcel(conn, points, attrs)
-            return self.session.reload(conn)
+            return self.session.change_set  # came with the draft's reply
 
         def done(cs: Any) -> None:
             self._loaded(cs)
@@ -805,7 +804,7 @@ class EditPanel(QWidget):
         def work(conn: psycopg.Connection) -> Any:
             self.session.parcels.update(fetch_parcels(conn, ids=[pid]))  # its version now
             self.session.attributes(conn, pid, attrs)
-            return self.session.reload(conn)
+            return self.session.change_set  # came with the draft's reply
 
         def done(cs: Any) -> None:
             self._loaded(cs)
