@@ -339,7 +339,7 @@
     <name>EditTools</name>
     <message>
         <source>Click at least {n} points, then press Enter</source>
-        <extracomment>Geometry of the problem the clerk clicked (shapely), drawn in red. Drafted new geometries of the change set, drawn in green. Snap tolerance on screen (pixels), configurable per tool.</extracomment>
+        <extracomment>Geometry of the problem the clerk clicked (shapely), drawn in red. Drafted new geometries of the change set, drawn in green. Snap tolerance on screen (pixels), configurable per tool. The panel&apos;s overlay: where a refused edit&apos;s place is shown (drawn there).</extracomment>
         <translation>Hãy bấm ít nhất {n} điểm rồi nhấn Enter</translation>
     </message>
     <message>
@@ -760,7 +760,7 @@
     <name>MapCanvas</name>
     <message>
         <source>Offline — retrying…</source>
-        <extracomment>A press that moved less than this (px) is a click. Delay before fetching after a view change (ms): a burst of wheel notches asks once. Retry after a lost connection: first delay and cap (ms), doubling in between. Build the identify index on the worker for views up to this many parcels. generation, view, image, {layer id: LayerData}, final, timings layer id, its extent (minx, miny, maxx, maxy) or None, or the exception Who handles a dropped link (the window&apos;s session: app.session.Session. report_link_error, True when it took over reconnecting and will say when the link is back, and the window then calls refresh()). None: retry here. The server&apos;s message when it refused the last view (shown on the map).</extracomment>
+        <extracomment>A press that moved less than this (px) is a click. Delay before fetching after a view change (ms): a burst of wheel notches asks once. Retry after a lost connection: first delay and cap (ms), doubling in between. Build the identify index on the worker for views up to this many parcels. generation, view, image, {layer id: LayerData}, final, timings layer id, its extent (minx, miny, maxx, maxy) or None, or the exception Painters drawn over the map whatever tool is active (an editor&apos;s drafts and problem markers): each gets the painter and the view, in pixel space. Who handles a dropped link (the window&apos;s session: app.session.Session. report_link_error, True when it took over reconnecting and will say when the link is back, and the window then calls refresh()). None: retry here. The server&apos;s message when it refused the last view (shown on the map).</extracomment>
         <translation>Mất kết nối — đang thử lại…</translation>
     </message>
 </context>
@@ -783,6 +783,7 @@
     <name>ParcelPanel</name>
     <message>
         <source>Parcel</source>
+        <extracomment>A scanned document of the parcel was double-clicked: its doc.document id (the dossier subsystem opens it in its viewer).</extracomment>
         <translation>Thửa đất</translation>
     </message>
     <message>
@@ -1192,6 +1193,18 @@ Người lập: {who}, lúc {when}</translation>
     <message>
         <source>Land use</source>
         <translation>Loại đất</translation>
+    </message>
+    <message>
+        <source>as before, scaled to the area</source>
+        <translation>như cũ, chia theo diện tích</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Địa chỉ</translation>
+    </message>
+    <message>
+        <source>Legal area</source>
+        <translation>Diện tích pháp lý</translation>
     </message>
     <message>
         <source>Change set no. {id} approved; new parcels: {ids}</source>
