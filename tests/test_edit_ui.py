@@ -115,9 +115,26 @@ def run_panel(qtbot, panel, fn) -> str:
     return blocker.args[0]
 
 
+def check_dock_layout(qtbot, window, panel) -> None:
+    """The editor is a tab beside the parcel dock (the column's full height, not squeezed
+    under it), wide enough for its Vietnamese texts: the VN-2000 hint of the typed
+    coordinates shows whole, the tool buttons share the width evenly."""
+    dock = window.edit_dock
+    assert dock in {d for other in window.tabifiedDockWidgets(dock) for d in (other, dock)}
+    assert window.tabifiedDockWidgets(dock), "not tabbed with the parcel dock"
+    qtbot.waitUntil(lambda: dock.width() >= 360, timeout=5_000)
+    hint = panel.coord_edit.placeholderText()
+    assert hint == "X (Bắc); Y (Đông) theo VN-2000"
+    assert panel.coord_edit.width() > panel.coord_edit.fontMetrics().horizontalAdvance(hint) + 8
+    split, merge = panel.tool_buttons["split"], panel.tool_buttons["merge"]
+    assert abs(split.width() - merge.width()) <= 2
+    assert panel.drafts_box.width() > panel.width() * 0.6
+
+
 def open_change_set(qtbot, window, kind: str, reason: str):
     window.plugin_actions["cadastral.draft_mutation"].trigger()
     panel = window.edit_panel
+    check_dock_layout(qtbot, window, panel)
     panel.kind_box.setCurrentIndex(panel.kind_box.findData(kind))
     panel.reason_edit.setText(reason)  # QTest types ASCII only
     QTest.keyClicks(panel.dossier_edit, "HS-2026/0042")
@@ -146,6 +163,7 @@ def approve_in_dialog(qtbot, qapp, approver_dsn: str, cs_id: int):
     assert "Không có lỗi" in dialog.problems.item(0).text()
     assert dialog.diff.rowCount() >= 1 and dialog.diff.item(0, 1).text() == "Diện tích"
     assert "m²" in dialog.diff.item(0, 3).text()
+    assert_review_reads_well(dialog)
     # Old (red, dashed) and new (blue) geometry both drawn on the preview.
     img = dialog.preview_image
     from app.map.qtpaint import image_to_array
@@ -164,6 +182,52 @@ def approve_in_dialog(qtbot, qapp, approver_dsn: str, cs_id: int):
     runner.shutdown()
     session.close()
     return new_ids
+
+
+def assert_review_reads_well(dialog) -> None:
+    """What the approver reads: the header's four lines all shown (it was squeezed to
+    the first), parcels named as registers do ("45 tờ 1"), purposes with their areas,
+    the children's purposes in Vietnamese, the list entry on two lines with the dossier."""
+    cs = dialog.current
+    lines = dialog.header.text().split("\n")
+    assert len(lines) == 4 and lines[2] == "Số hồ sơ: HS-2026/0042"
+    assert dialog.header.height() >= 4 * dialog.header.fontMetrics().lineSpacing()
+    assert dialog.header.geometry().bottom() <= dialog.preview.geometry().top()
+    rows = [
+        [dialog.diff.item(r, c).text() for c in range(4)] for r in range(dialog.diff.rowCount())
+    ]
+    assert all(" tờ " in r[0] and "#" not in r[0] for r in rows), rows
+    uses = next(r for r in rows if r[1] == "Loại đất")
+    assert " m²" in uses[2] and uses[3] == "như cũ, chia theo diện tích"
+    entry = dialog.list.item([c.id for c in dialog.change_sets].index(cs.id)).text()
+    assert entry.startswith(f"#{cs.id} ") and "HS-2026/0042" in entry.split("\n")[0]
+    assert entry.count("\n") == 1 and dialog.list.wordWrap()
+
+
+def test_review_differences_name_fields_in_vietnamese_with_units(qtbot, qapp):
+    from app.ui.review_dialog import ReviewDialog
+
+    install_language(qapp, "vi")
+    dialog = ReviewDialog(SimpleNamespace(session=None, lang="vi", run_in_background=None))
+    qtbot.addWidget(dialog)
+    old = {"parcel_id": 7, "parcel_number": 45, "sheet_number": 3, "area_legal": 1234.5,
+           "land_uses": [{"code": "ONT", "area": 1234.5}]}  # fmt: skip
+    dialog._fill_diff([{"item_id": 1, "op": "attributes", "old": [old], "new": [], "diff": [
+        {"field": "address", "old": "Ấp 1", "new": "Ấp Tân Lập"},
+        {"field": "area_legal", "old": 1234.5, "new": 1240},
+        {"field": "land_uses", "old": [{"code": "ONT", "area": 1234.5}],
+         "new": [{"code": "CLN", "area": 1240.0}]},
+    ]}])  # fmt: skip
+    rows = [
+        [dialog.diff.item(r, c).text() for c in range(4)] for r in range(dialog.diff.rowCount())
+    ]
+    assert rows == [
+        ["45 tờ 3", "Diện tích", "1.234,5 m²", "—"],
+        ["45 tờ 3", "Loại đất", "ONT 1.234,5 m²", "như cũ, chia theo diện tích"],
+        ["45 tờ 3", "Địa chỉ", "Ấp 1", "Ấp Tân Lập"],
+        ["45 tờ 3", "Diện tích pháp lý", "1.234,5 m²", "1.240,0 m²"],
+        ["45 tờ 3", "Loại đất", "ONT 1.234,5 m²", "CLN 1.240,0 m²"],
+    ]
 
 
 def check_applied(demo_db, cs_id: int, parents: list[int], new_ids: list[int], before):
@@ -279,7 +343,11 @@ def test_clerk_splits_with_the_mouse_and_an_approver_approves(
         assert run_panel(qtbot, panel, lambda: QTest.keyClick(canvas, Qt.Key.Key_Return)) == "ok", (
             panel.last_message
         )
-        assert "Đã lập tách thửa" in panel.last_message or "drafted" in panel.last_message
+        label = registered_label(demo_db, demo_parcels.split)
+        assert panel.last_message == f"Đã lập tách thửa {label}"  # as registers name it
+        assert f"thửa {label} → " in panel.items_list.item(0).text()
+        assert " m²; " in panel.items_list.item(0).text()
+        assert not panel.problems_list.isVisible()  # no problem: the list makes room
         assert panel.items_list.count() == 1
         drafted = panel.overlay.drafted
         assert len(drafted) == 2
@@ -646,9 +714,24 @@ def test_each_editor_action_costs_at_most_four_round_trips(demo_db, demo_parcels
         assert s.change_set.items == [] and s.change_set.reason == "Đếm lượt gửi 2"
 
 
-def test_an_attribute_change_of_the_selected_parcel_is_drafted(qtbot, qapp, demo_parcels, people):
+def registered_label(dsn: str, pid: int) -> str:
+    """How the clerk knows the parcel: "45 tờ 1" (number, sheet)."""
+    with psycopg.connect(dsn) as conn:
+        n, sheet = conn.execute(
+            "SELECT p.parcel_number, s.sheet_number FROM cad.parcel p "
+            "JOIN cad.map_sheet s ON s.id = p.sheet_id WHERE p.id = %s",
+            (pid,),
+        ).fetchone()
+    return f"{n} tờ {sheet}"
+
+
+def test_an_attribute_change_of_the_selected_parcel_is_drafted(
+    qtbot, qapp, demo_db, demo_parcels, people
+):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
+
+    label = registered_label(demo_db, demo_parcels.other)
 
     parcel = demo_parcels.geoms[demo_parcels.other]
     window = open_window(qtbot, qapp, people.clerk.dsn)
@@ -659,7 +742,7 @@ def test_an_attribute_change_of_the_selected_parcel_is_drafted(qtbot, qapp, demo
 
         def fill() -> None:
             dialog = QApplication.activeModalWidget()
-            assert dialog.windowTitle() == f"Thuộc tính thửa {demo_parcels.other}"
+            assert dialog.windowTitle() == f"Thuộc tính thửa {label}"
             dialog.address.setText("Ấp Tân Lập")
             dialog.accept()
 

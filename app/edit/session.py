@@ -44,6 +44,30 @@ class ParcelGeom:
     version: int
     geom: Polygon | MultiPolygon
     parcel_number: int | None = None
+    sheet_number: int | None = None
+
+
+# The sheet's number, for labels the clerk knows ("thửa 45, tờ 1"), not internal ids.
+_SHEET = "(SELECT s.sheet_number FROM cad.map_sheet s WHERE s.id = p.sheet_id)"
+
+
+def _parcels(rows: Sequence[Sequence[Any]]) -> dict[int, ParcelGeom]:
+    return {
+        int(r[0]): ParcelGeom(int(r[0]), int(r[1]), shapely.from_wkb(bytes(r[2])), r[3], r[4])
+        for r in rows
+    }
+
+
+def parcel_label(parcel: ParcelGeom | None, pid: int, lang: str = "vi") -> str:
+    """The parcel as registers name it, to follow "thửa" / "parcel" in a sentence:
+    "45 tờ 1" (vi) / "45 (sheet 1)" (en); "#id" when the number is not known."""
+    if parcel is None or parcel.parcel_number is None:
+        return f"#{pid}"
+    if parcel.sheet_number is None:
+        return str(parcel.parcel_number)
+    if lang == "en":
+        return f"{parcel.parcel_number} (sheet {parcel.sheet_number})"
+    return f"{parcel.parcel_number} tờ {parcel.sheet_number}"
 
 
 def fetch_parcels(
@@ -56,15 +80,13 @@ def fetch_parcels(
         return {}
     box = bbox or (0.0, 0.0, 0.0, 0.0)
     rows = conn.execute(
-        "SELECT p.id, p.version, ST_AsBinary(p.geom), p.parcel_number FROM cad.parcel p "
+        f"SELECT p.id, p.version, ST_AsBinary(p.geom), p.parcel_number, {_SHEET} "
+        "FROM cad.parcel p "
         "WHERE p.retired_at IS NULL AND (p.id = ANY(%s) OR (%s AND p.geom && "
         "ST_MakeEnvelope(%s, %s, %s, %s, ST_SRID(p.geom))))",
         (list(ids), bbox is not None, *box),
     ).fetchall()
-    return {
-        int(r[0]): ParcelGeom(int(r[0]), int(r[1]), shapely.from_wkb(bytes(r[2])), r[3])
-        for r in rows
-    }
+    return _parcels(rows)
 
 
 def grow(bbox: BBox, by: float) -> BBox:
@@ -77,15 +99,12 @@ def neighbourhood(conn: psycopg.Connection, ids: Sequence[int]) -> dict[int, Par
     rows = conn.execute(
         "WITH b AS (SELECT ST_Expand(ST_Extent(geom)::geometry, %s) AS box, "
         "min(ST_SRID(geom)) AS srid FROM cad.parcel WHERE id = ANY(%s)) "
-        "SELECT p.id, p.version, ST_AsBinary(p.geom), p.parcel_number "
+        f"SELECT p.id, p.version, ST_AsBinary(p.geom), p.parcel_number, {_SHEET} "
         "FROM cad.parcel p, b WHERE p.retired_at IS NULL "
         "AND (p.id = ANY(%s) OR p.geom && ST_SetSRID(b.box, b.srid))",
         (NEIGHBOUR_MARGIN, list(ids), list(ids)),
     ).fetchall()
-    return {
-        int(r[0]): ParcelGeom(int(r[0]), int(r[1]), shapely.from_wkb(bytes(r[2])), r[3])
-        for r in rows
-    }
+    return _parcels(rows)
 
 
 @dataclass
@@ -125,6 +144,9 @@ class EditSession:
                 self.parcels[k] = p
                 self.stack.state[k] = p.geom
         self.snapper.set_geometries(self.stack.state)
+
+    def label(self, pid: int, lang: str = "vi") -> str:
+        return parcel_label(self.parcels.get(pid), pid, lang)
 
     def geometry(self, pid: int) -> Polygon | MultiPolygon:
         return self.stack.state[pid]

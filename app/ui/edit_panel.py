@@ -40,7 +40,14 @@ from shapely.geometry import LineString
 
 from app.edit import geometry as g
 from app.edit.changeset import ChangeSetError, ValidationFailed
-from app.edit.session import KINDS, EditSession, fetch_parcels, neighbourhood
+from app.edit.session import (
+    KINDS,
+    EditSession,
+    ParcelGeom,
+    fetch_parcels,
+    neighbourhood,
+    parcel_label,
+)
 from app.map.layers import PARCELS
 from app.ui.edit_tools import (
     EditTool,
@@ -158,6 +165,7 @@ class EditPanel(QWidget):
         self.last_message = ""
         self._fetched: list[tuple[float, float, float, float]] = []
         self._build()
+        self.show_problems([])
         self._fetch_timer = QTimer(self)
         self._fetch_timer.setSingleShot(True)
         self._fetch_timer.setInterval(150)
@@ -198,7 +206,9 @@ class EditPanel(QWidget):
         self.resume_button.setObjectName("resumeChangeSet")
         self.resume_button.clicked.connect(self.resume_change_set)
         drafts.addWidget(self.resume_button)
-        form.addRow(translate("EditPanel", "My drafts"), drafts)
+        # Label above, list full width: "#88 Tách thửa 25/11/2026 — HS-2026/0042" fits.
+        form.addRow(QLabel(translate("EditPanel", "My drafts")))
+        form.addRow(drafts)
         self.header = QLabel(translate("EditPanel", "No change set is open"))
         self.header.setObjectName("changeSetHeader")
         self.header.setWordWrap(True)
@@ -228,14 +238,19 @@ class EditPanel(QWidget):
             b.clicked.connect(slot)
             grid.addWidget(b, i // 2, i % 2)
             self.tool_buttons[name] = b
+        grid.setColumnStretch(0, 1)  # two even columns of buttons
+        grid.setColumnStretch(1, 1)
         self.coord_edit = QLineEdit()
         self.coord_edit.setObjectName("typedCoordinates")
         self.coord_edit.setPlaceholderText(translate("EditPanel", "X (north); Y (east) in VN-2000"))
         self.coord_edit.returnPressed.connect(self.add_typed_point)
-        grid.addWidget(self.coord_edit, 4, 0)
+        # The field spans the row (its VN-2000 hint fits); its button fills the gap
+        # beside the last tool button.
+        grid.addWidget(self.coord_edit, 4, 0, 1, 2)
         add = QPushButton(translate("EditPanel", "Add point"))
+        add.setObjectName("addTypedPoint")
         add.clicked.connect(self.add_typed_point)
-        grid.addWidget(add, 4, 1)
+        grid.addWidget(add, 3, 1)
         self.snap_spin = QSpinBox()
         self.snap_spin.setObjectName("snapPixels")
         self.snap_spin.setRange(0, 50)
@@ -254,16 +269,17 @@ class EditPanel(QWidget):
         layout.addWidget(QLabel(translate("EditPanel", "Items of the change set")))
         self.items_list = QListWidget()
         self.items_list.setObjectName("changeSetItems")
-        self.items_list.setMaximumHeight(110)
+        self.items_list.setMaximumHeight(90)
         layout.addWidget(self.items_list)
         self.remove_button = QPushButton(translate("EditPanel", "Remove item"))
         self.remove_button.setObjectName("removeItem")
         self.remove_button.clicked.connect(self.remove_selected_item)
         layout.addWidget(self.remove_button)
 
-        layout.addWidget(
-            QLabel(translate("EditPanel", "Validation problems (click to show on the map)"))
+        self.problems_title = QLabel(
+            translate("EditPanel", "Validation problems (click to show on the map)")
         )
+        layout.addWidget(self.problems_title)
         self.problems_list = QListWidget()
         self.problems_list.setObjectName("validationProblems")
         self.problems_list.setMaximumHeight(110)
@@ -474,7 +490,7 @@ class EditPanel(QWidget):
         self.items_list.clear()
         drafted = []
         for item in getattr(cs, "items", None) or []:
-            parents = ", ".join(str(p) for p in (item.parcel_ids or []))
+            parents = ", ".join(self._label(p, self.lang) for p in item.parcel_ids or [])
             geoms = list(item.new_geometries or [])
             drafted.extend(geoms)
             areas = "; ".join(format_area(geom.area, self.lang) for geom in geoms)
@@ -491,6 +507,27 @@ class EditPanel(QWidget):
         self.changeSetChanged.emit(cs)
         self.canvas.update()
 
+    def _label(self, pid: int | None, lang: str | None = None) -> str:
+        """ "45 tờ 1": from the parcels held at full precision, else from the map's
+        parcel layer (it carries the numbers), else the id."""
+        if pid is None:
+            return ""
+        held = self.session.parcels.get(pid)
+        if held is None or held.parcel_number is None:
+            data = self.canvas.data.get(PARCELS)
+            numbers = data.attrs if data is not None else {}
+            if "parcel_number" in numbers and "sheet_number" in numbers:
+                hit = [i for i, v in enumerate(data.ids) if int(v) == pid]
+                if hit:
+                    held = ParcelGeom(
+                        pid,
+                        0,
+                        None,  # type: ignore[arg-type] - only the numbers are used
+                        int(numbers["parcel_number"][hit[0]]),
+                        int(numbers["sheet_number"][hit[0]]),
+                    )
+        return parcel_label(held, pid, lang or self.lang)
+
     def _op_name(self, op: str) -> str:
         return {
             "split": translate("EditPanel", "split"),
@@ -502,9 +539,14 @@ class EditPanel(QWidget):
 
     def show_problems(self, problems: Sequence[Any]) -> None:
         self.problems_list.clear()
+        # Shown only when there is something to show: the corner table gets the room.
+        self.problems_title.setVisible(bool(problems))
+        self.problems_list.setVisible(bool(problems))
         for p in problems:
             where = (
-                translate("EditPanel", "parcel {id}: ").format(id=p.parcel_id)
+                translate("EditPanel", "parcel {id}: ").format(
+                    id=self._label(p.parcel_id, self.lang)
+                )
                 if getattr(p, "parcel_id", None)
                 else ""
             )
@@ -642,7 +684,9 @@ class EditPanel(QWidget):
         def done(cs: Any) -> None:
             self._loaded(cs)
             if self._report_draft(
-                translate("EditPanel", "Split of parcel {id} drafted").format(id=pid)
+                translate("EditPanel", "Split of parcel {id} drafted").format(
+                    id=self._label(pid, self.lang)
+                )
             ):
                 self._install(None)
 
@@ -687,7 +731,7 @@ class EditPanel(QWidget):
             self._loaded(cs)
             if self._report_draft(
                 translate("EditPanel", "Merge of parcels {ids} drafted").format(
-                    ids=", ".join(map(str, ids))
+                    ids=", ".join(self._label(i, self.lang) for i in ids)
                 )
             ):
                 self._install(None)
@@ -790,7 +834,9 @@ class EditPanel(QWidget):
             geom.area if geom is not None else 0.0,
             self.lang,
             self,
-            title=translate("EditPanel", "Attributes of parcel {id}").format(id=pid),
+            title=translate("EditPanel", "Attributes of parcel {id}").format(
+                id=self._label(pid, self.lang)
+            ),
             legal_area=True,
         )
         self.attributes_dialog = dialog
@@ -809,7 +855,9 @@ class EditPanel(QWidget):
         def done(cs: Any) -> None:
             self._loaded(cs)
             self._report_draft(
-                translate("EditPanel", "Attribute change of parcel {id} drafted").format(id=pid)
+                translate("EditPanel", "Attribute change of parcel {id} drafted").format(
+                    id=self._label(pid, self.lang)
+                )
             )
 
         self._run(work, done, self._draft_failed)

@@ -41,7 +41,7 @@ from app.ui.i18n import translate
 
 OLD_COLOUR = QColor("#c62828")
 NEW_COLOUR = QColor("#1565c0")
-PREVIEW_SIZE = (640, 320)
+PREVIEW_SIZE = (640, 300)
 
 
 def render_review(
@@ -82,15 +82,18 @@ def render_review(
             p.setBrush(QBrush(fill))
             for geom in shapes:
                 p.drawPath(geometry_path(geom, view))
-            p.setPen(QColor("#000000"))
             for geom in shapes:
                 c = geom.representative_point()
                 x, y = view.to_pixel(c.x, c.y)
-                p.drawText(
-                    QRectF(x - 60, y - 9, 120, 18),
-                    int(Qt.AlignmentFlag.AlignCenter),
-                    format_area(geom.area, lang),
-                )
+                text = format_area(geom.area, lang)
+                # On a light backing: the label stays readable across an outline.
+                tw = p.fontMetrics().horizontalAdvance(text) + 8
+                box = QRectF(x - tw / 2, y - 9, tw, 18)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QBrush(QColor(255, 255, 255, 200)))
+                p.drawRoundedRect(box, 3, 3)
+                p.setPen(QColor("#000000"))
+                p.drawText(box, int(Qt.AlignmentFlag.AlignCenter), text)
             p.restore()
             p.drawText(QRectF(pane * (half + 6) + 6, 0, half - 12, 16), title)
         # Scale bar: a round length about a fifth of a pane.
@@ -123,7 +126,7 @@ class ReviewDialog(QDialog):
         self.lang: str = getattr(ctx, "lang", "vi")
         self.setObjectName("reviewDialog")
         self.setWindowTitle(translate("ReviewDialog", "Review change sets"))
-        self.resize(1100, 720)
+        self.resize(1100, 760)
         self.change_sets: list[Any] = []
         self.current: Any = None
         self.review_data: dict | None = None
@@ -136,6 +139,8 @@ class ReviewDialog(QDialog):
         lv.addWidget(QLabel(translate("ReviewDialog", "Submitted change sets")))
         self.list = QListWidget()
         self.list.setObjectName("submittedChangeSets")
+        self.list.setWordWrap(True)  # long kinds and dossier numbers wrap, not cut
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._picked)
         lv.addWidget(self.list)
         self.reload_button = QPushButton(translate("ReviewDialog", "Refresh"))
@@ -149,12 +154,14 @@ class ReviewDialog(QDialog):
         self.header.setObjectName("reviewHeader")
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Four lines (kind, reason, dossier, author): a wrapped label is otherwise
+        # squeezed to its first line by the fixed-size preview below it.
+        self.header.setMinimumHeight(self.header.fontMetrics().lineSpacing() * 4 + 4)
         rv.addWidget(self.header)
-        row = QHBoxLayout()
         self.preview = QLabel()
         self.preview.setObjectName("reviewPreview")
         self.preview.setFixedSize(*PREVIEW_SIZE)
-        row.addWidget(self.preview)
+        rv.addWidget(self.preview)
         legend = QLabel(
             translate(
                 "ReviewDialog",
@@ -162,9 +169,9 @@ class ReviewDialog(QDialog):
                 "outlines (red, dashed)",
             )
         )
-        legend.setWordWrap(True)
-        row.addWidget(legend, 1)
-        rv.addLayout(row)
+        legend.setObjectName("reviewLegend")
+        legend.setStyleSheet("color: #555555;")
+        rv.addWidget(legend)
         rv.addWidget(QLabel(translate("ReviewDialog", "Differences")))
         self.diff = QTableWidget(0, 4)
         self.diff.setObjectName("reviewDiff")
@@ -179,16 +186,17 @@ class ReviewDialog(QDialog):
         self.diff.verticalHeader().setVisible(False)
         self.diff.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.diff.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.diff.setMinimumHeight(self.diff.verticalHeader().defaultSectionSize() * 4 + 30)
         rv.addWidget(self.diff, 1)
         rv.addWidget(QLabel(translate("ReviewDialog", "Validation")))
         self.problems = QListWidget()
         self.problems.setObjectName("reviewProblems")
-        self.problems.setMaximumHeight(90)
+        self.problems.setMaximumHeight(64)
         rv.addWidget(self.problems)
         rv.addWidget(QLabel(translate("ReviewDialog", "Comment")))
         self.comment = QPlainTextEdit()
         self.comment.setObjectName("reviewComment")
-        self.comment.setMaximumHeight(70)
+        self.comment.setMaximumHeight(60)
         rv.addWidget(self.comment)
         self.status = QLabel("")
         self.status.setObjectName("reviewStatus")
@@ -257,11 +265,15 @@ class ReviewDialog(QDialog):
         self.list.clear()
         for cs in self.change_sets:
             kind = KINDS.get(cs.kind, (cs.kind, cs.kind))
-            when = cs.created_at.strftime("%d/%m/%Y %H:%M") if cs.created_at else ""
-            text = f"#{cs.id} {kind[1] if self.lang == 'en' else kind[0]} — {cs.created_by} {when}"
+            stamp = cs.submitted_at or cs.created_at
+            when = stamp.strftime("%d/%m/%Y %H:%M") if stamp else ""
+            # Two short lines instead of one long truncated one; the reason as tooltip.
+            first = f"#{cs.id} {kind[1] if self.lang == 'en' else kind[0]}"
             if cs.dossier_number:
-                text += f" — {cs.dossier_number}"
-            self.list.addItem(QListWidgetItem(text))
+                first += f" — {cs.dossier_number}"
+            item = QListWidgetItem(f"{first}\n    {cs.created_by} · {when}")
+            item.setToolTip(cs.reason or "")
+            self.list.addItem(item)
         if not self.change_sets:
             self.say(translate("ReviewDialog", "No change set is waiting for approval"))
             self.current = None
@@ -319,8 +331,11 @@ class ReviewDialog(QDialog):
         self._fill_diff(items)
         self.problems.clear()
         problems = list(data.get("problems") or [])
+        labels = {
+            o.get("parcel_id"): _parcel_label(o, self.lang) for it in items for o in it["old"]
+        }
         for p in problems:
-            where = f"{p.parcel_id}: " if p.parcel_id else ""
+            where = f"{labels.get(p.parcel_id, p.parcel_id)}: " if p.parcel_id else ""
             self.problems.addItem(QListWidgetItem(f"{where}{p.message}"))
         if not problems:
             ok = QListWidgetItem(translate("ReviewDialog", "No validation problems"))
@@ -334,7 +349,9 @@ class ReviewDialog(QDialog):
         rows: list[tuple[str, str, str, str]] = []
         for it in items:
             old, new = it["old"], it["new"]
-            parents = ", ".join(_parcel_label(o) for o in old) or translate("ReviewDialog", "new")
+            parents = ", ".join(_parcel_label(o, self.lang) for o in old) or translate(
+                "ReviewDialog", "new"
+            )
             before = "; ".join(
                 format_area(float(o.get("area_legal") or o.get("area_computed") or 0), self.lang)
                 for o in old
@@ -344,7 +361,7 @@ class ReviewDialog(QDialog):
                 rows.append(
                     (parents, translate("ReviewDialog", "Area"), before or "—", after or "—")
                 )
-            uses_before = "; ".join(_uses(o.get("land_uses")) for o in old)
+            uses_before = "; ".join(_uses(o.get("land_uses"), self.lang) for o in old)
             uses_after = "; ".join(
                 str((n.get("attributes") or {}).get("land_use_code") or "") for n in new
             ).strip("; ")
@@ -354,16 +371,22 @@ class ReviewDialog(QDialog):
                         parents,
                         translate("ReviewDialog", "Land use"),
                         uses_before or "—",
-                        uses_after or "=",
+                        uses_after or translate("ReviewDialog", "as before, scaled to the area"),
                     )
                 )
+            fields = {
+                "address": translate("ReviewDialog", "Address"),
+                "area_legal": translate("ReviewDialog", "Legal area"),
+                "land_uses": translate("ReviewDialog", "Land use"),
+            }
             for d in it.get("diff") or []:
+                field = str(d.get("field"))
                 rows.append(
                     (
                         parents,
-                        str(d.get("field")),
-                        _fmt(d.get("old"), self.lang),
-                        _fmt(d.get("new"), self.lang),
+                        fields.get(field, field),
+                        _fmt(d.get("old"), self.lang, field),
+                        _fmt(d.get("new"), self.lang, field),
                     )
                 )
         self.diff.setRowCount(len(rows))
@@ -415,24 +438,42 @@ class ReviewDialog(QDialog):
         self._run(lambda conn: changeset.reject(conn, cs_id, comment), done)
 
 
-def _parcel_label(o: dict) -> str:
-    """'sheet 12 / parcel 345 (#id)' as Vietnamese registers write it: tờ/thửa."""
-    if o.get("parcel_number") is not None:
-        return f"{o.get('sheet_number')}/{o.get('parcel_number')} (#{o.get('parcel_id')})"
-    return f"#{o.get('parcel_id')}"
+def _parcel_label(o: dict, lang: str = "vi") -> str:
+    """As registers name a parcel: "45 tờ 1" (parcel 45 of map sheet 1) — the same label
+    as the editor's (app.edit.session.parcel_label)."""
+    from app.edit.session import ParcelGeom, parcel_label
+
+    pid = int(o.get("parcel_id") or 0)
+    held = ParcelGeom(pid, 0, None, o.get("parcel_number"), o.get("sheet_number"))  # type: ignore[arg-type]
+    return parcel_label(held, pid, lang)
 
 
-def _uses(uses: Any) -> str:
+def _uses(uses: Any, lang: str | None = None) -> str:
+    """ "ONT, CLN"; with ``lang`` each purpose with its area: "ONT 300,0 m², CLN 303,8 m²"."""
     if not uses:
         return ""
-    return ", ".join(str(u.get("code")) for u in uses if isinstance(u, dict))
+    out = []
+    for u in uses:
+        if not isinstance(u, dict):
+            continue
+        area = u.get("area")
+        if lang is not None and isinstance(area, int | float):
+            out.append(f"{u.get('code')} {format_area(float(area), lang)}")
+        else:
+            out.append(str(u.get("code")))
+    return ", ".join(out)
 
 
-def _fmt(value: Any, lang: str) -> str:
+def _fmt(value: Any, lang: str, field: str = "") -> str:
     if isinstance(value, list):
-        return _uses(value) or "—"
+        return _uses(value, lang) or "—"
     if value is None:
         return "—"
+    if field == "area_legal":
+        try:
+            return format_area(float(value), lang)  # "1.234,5 m²"
+        except (TypeError, ValueError):
+            return str(value)
     if isinstance(value, float):
         from app.ui.i18n import format_float
 

@@ -8,6 +8,7 @@ from typing import Any
 from app.plugin import AppContext, Text
 
 T_DOCK = Text("Biên tập biến động", "Change-set editor")
+EDITOR_WIDTH = 380  # px: Vietnamese labels and the corner table without truncation
 
 
 def _follow_dock(dock: Any, panel: Any) -> Any:
@@ -46,7 +47,21 @@ def editor(ctx: AppContext) -> Any:
         dock = QDockWidget(ctx.text(T_DOCK), win)
         dock.setObjectName("dock.cadastral.editor")
         dock.setWidget(scroll)
-        win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        # Beside the parcel dock as a tab, not squeezed under it: the editor needs the
+        # column's full height (corner table, items, problems) and ~380 px of width.
+        others = [
+            d
+            for d in win.findChildren(QDockWidget)
+            if d is not dock
+            and win.dockWidgetArea(d) == right
+            and d.isVisible()
+            and not d.isFloating()
+        ]
+        win.addDockWidget(right, dock)
+        if others:
+            win.tabifyDockWidget(others[0], dock)
+        win.resizeDocks([dock], [EDITOR_WIDTH], Qt.Orientation.Horizontal)
         dock.overlay_follower = _follow_dock(dock, panel)
         win.edit_panel, win.edit_dock = panel, dock
     win.edit_dock.show()
