@@ -285,6 +285,9 @@ def test_edit_dialog_and_report_notice(qtbot, env: Env):
     window.search.setText(draft.role_name)
     qtbot.waitUntil(lambda: window.select(draft.role_name), timeout=10_000)
     assert window.buttons["edit"].isEnabled()
+    row = window.model.cells[window.model.objects.index(window.selected())]
+    assert row[8] == "Chưa đăng nhập" and re.fullmatch(r"\d\d/\d\d/\d{4}", row[9])
+    assert row[9] == forms.vn_today().strftime("%d/%m/%Y")  # issued today, Vietnam calendar
     qtbot.mouseClick(window.buttons["edit"], Qt.MouseButton.LeftButton)
     dialog = window.dialogs[-1]
     assert dialog.windowTitle() == f"Sửa thông tin tài khoản {draft.role_name}"
@@ -314,6 +317,21 @@ def test_edit_dialog_and_report_notice(qtbot, env: Env):
     )
     window.close()
 
+    # The audit viewer shows the edit as field, old, new (Vietnamese names, action too).
+    from plugins.admin.views_audit import show_audit_viewer
+
+    viewer = show_audit_viewer(ctx)
+    qtbot.waitUntil(lambda: viewer.action.findData("ACCOUNT_UPDATE") > 0, timeout=10_000)
+    viewer.person.setCurrentText(draft.role_name)
+    viewer.action.setCurrentIndex(viewer.action.findData("ACCOUNT_UPDATE"))
+    viewer.search()
+    qtbot.waitUntil(lambda: viewer.model.rowCount() == 1, timeout=10_000)
+    assert viewer.model.cells[0][3] == "Sửa thông tin tài khoản"
+    lines = viewer.show_entry(0)
+    assert ("Đơn vị công tác", "Văn phòng đăng ký đất đai", "Chi nhánh VPĐK Bù Đăng", True) in lines
+    assert ("Chức vụ", "Chuyên viên", "Phó giám đốc", True) in lines
+    viewer.close()
+
     # The login report's header says when the agent stopped.
     with psycopg.connect(env.db, autocommit=True) as owner:
         owner.execute("DELETE FROM sys.agent_heartbeat")
@@ -329,3 +347,25 @@ def test_edit_dialog_and_report_notice(qtbot, env: Env):
     qtbot.waitUntil(lambda: reports.notice.isVisibleTo(reports), timeout=10_000)
     assert reports.notice.text().startswith("Tác tử khóa tài khoản không chạy từ 02/01/2026 10:04")
     reports.close()
+
+
+def test_labels_people_read(qtbot, env: Env):
+    from plugins.admin.views_policies import show_policies
+
+    assert forms.unit_label("xã", "Xã Tân Thành") == "Xã Tân Thành"
+    assert forms.unit_label("tinh", "Tỉnh Bình Phước") == "Tỉnh Bình Phước"
+    assert forms.unit_label("xã", "Tân Thành") == "xã Tân Thành"
+    assert forms.action_name("LOCK") == "Khóa tài khoản"
+    assert forms.action_name("LOCK", "en") == "Account locked"
+    assert forms.action_name("SOMETHING_NEW") == "SOMETHING_NEW"
+    commune = {"id": 1, "code": "1", "name": "Xã Tân Thành", "kind": "xã"}
+    preview = api.Preview(False, {"cadastral": ["viewer"]}, 12345, [commune])
+    assert forms.preview_text(preview).startswith(
+        "Xem bản đồ và hồ sơ thửa của 1 xã: Xã Tân Thành (12.345 thửa)."
+    )
+    dialog = show_policies(make_ctx(qtbot, env.session))
+    qtbot.waitUntil(lambda: bool(dialog.policies), timeout=10_000)
+    assert dialog.spins["policy.failed_login_window_minutes"].text() == "1.440 phút"
+    assert dialog.spins["policy.idle_lock_minutes_admin"].text().endswith(" phút")
+    assert dialog.spins["policy.max_failed_logins"].text() == "5 lần"
+    dialog.close()

@@ -344,8 +344,9 @@ def test_policies_audit_integrity_and_reports_windows(qtbot, env: Env, tmp_path)
     # Audit viewer: the policy change with its old/new values, the integrity check off the
     # UI thread, export.
     viewer = show_audit_viewer(ctx)
-    qtbot.waitUntil(lambda: viewer.action.findText("SETTING_CHANGE") > 0, timeout=10_000)
-    viewer.action.setCurrentText("SETTING_CHANGE")
+    qtbot.waitUntil(lambda: viewer.action.findData("SETTING_CHANGE") > 0, timeout=10_000)
+    viewer.action.setCurrentIndex(viewer.action.findData("SETTING_CHANGE"))
+    assert viewer.action.currentText() == "Đổi chính sách, cấu hình"  # not the code
     viewer.search()
     qtbot.waitUntil(lambda: viewer.model.rowCount() >= 2, timeout=10_000)
     first = viewer.model.objects[1]  # the 5 → 4 change (newest is 4 → 5)

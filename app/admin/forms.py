@@ -56,6 +56,55 @@ STATE_NAMES: dict[str, Text] = {
     "expired": Text("Hết hạn", "Expired"),
 }
 
+#: Audit actions as people read them (the code stays in the tooltip and the filter data).
+ACTION_NAMES: dict[str, Text] = {
+    "INSERT": Text("Thêm bản ghi", "Row inserted"),
+    "UPDATE": Text("Sửa bản ghi", "Row updated"),
+    "DELETE": Text("Xóa bản ghi", "Row deleted"),
+    "TRUNCATE": Text("Xóa toàn bộ bảng", "Table truncated"),
+    "LOGIN": Text("Đăng nhập", "Sign-in"),
+    "LOGIN_FAILED": Text("Đăng nhập sai", "Failed sign-in"),
+    "LOGOUT": Text("Đăng xuất", "Sign-out"),
+    "SESSION_LOCK": Text("Khóa phiên không thao tác", "Idle session locked"),
+    "LOCK": Text("Khóa tài khoản", "Account locked"),
+    "UNLOCK": Text("Mở khóa tài khoản", "Account unlocked"),
+    "ACCOUNT_CREATE": Text("Cấp tài khoản", "Account issued"),
+    "ACCOUNT_UPDATE": Text("Sửa thông tin tài khoản", "Account details changed"),
+    "ACCOUNT_DISABLE": Text("Vô hiệu hóa tài khoản", "Account disabled"),
+    "RIGHTS_CHANGE": Text("Đổi quyền, địa bàn", "Rights or area changed"),
+    "PASSWORD_CHANGE": Text("Đổi/đặt lại mật khẩu", "Password changed or reset"),
+    "MFA_ENROL": Text("Cấp mã xác thực hai lớp", "Second factor enrolled"),
+    "MFA_VERIFY": Text("Xác thực hai lớp", "Second factor verified"),
+    "MFA_FAILED": Text("Sai mã xác thực hai lớp", "Second factor rejected"),
+    "SETTING_CHANGE": Text("Đổi chính sách, cấu hình", "Setting or policy changed"),
+    "EXPORT": Text("Xuất dữ liệu", "Data exported"),
+    "PRINT": Text("In hồ sơ", "Records printed"),
+    "READ_PERSONAL_ID": Text("Xem số định danh", "Personal ID shown"),
+    "BULK_LOAD": Text("Nạp dữ liệu hàng loạt", "Bulk load"),
+    "BACKUP": Text("Sao lưu", "Backup"),
+    "RESTORE": Text("Phục hồi", "Restore"),
+    "AUDIT_VERIFY": Text("Kiểm tra toàn vẹn nhật ký", "Audit chain verified"),
+    "AUDIT_PARTITION": Text("Thêm phân vùng nhật ký", "Audit partition added"),
+    "DOC_READ_RESTRICTED": Text("Đọc hồ sơ quét hạn chế", "Restricted scan read"),
+    "DOC_UPLOAD": Text("Lưu tệp hồ sơ quét", "Scanned file stored"),
+}
+
+
+def action_name(code: str, lang: str = "vi") -> str:
+    """ "LOCK" → "Khóa tài khoản"; an action this client does not know stays as its code."""
+    name = ACTION_NAMES.get(code)
+    return name.get(lang) if name else code
+
+
+def unit_label(kind: str | None, name: str) -> str:
+    """ "xã" + "Xã Tân Thành" → "Xã Tân Thành" (the name already says it); "xã" + "Tân
+    Thành" → "xã Tân Thành"."""
+    kind = (kind or "").strip()
+    if not kind or fold(name).startswith(fold(kind)):
+        return name
+    return f"{kind} {name}"
+
+
 # Field labels, as the server names them in its messages.
 FIELD_NAMES: dict[str, Text] = {
     "role_name": Text("Tên đăng nhập", "User name"),
@@ -278,7 +327,7 @@ def preview_text(p: Preview, lang: str = "vi") -> str:
     if p.whole_province:
         area = "toàn tỉnh" if vi else "the whole province"
     elif p.communes:
-        names = _names([f"{c['kind']} {c['name']}".strip() for c in p.communes])
+        names = _names([unit_label(c.get("kind"), c["name"]) for c in p.communes])
         n = len(p.communes)
         area = f"{n} xã: {names}" if vi else f"{n} commune{'s' if n != 1 else ''}: {names}"
     else:

@@ -55,11 +55,12 @@ HEADERS = (
     Text("Loại tài khoản", "Kind"),
     Text("Địa bàn", "Area"),
     Text("Trạng thái", "State"),
-    Text("Lý do khóa", "Reason"),
     Text("Đăng nhập cuối", "Last login"),
     Text("Cấp ngày", "Issued"),
     Text("Hết hạn", "Access until"),
+    Text("Lý do khóa, vô hiệu hóa", "Lock or disable reason"),  # last: long sentences
 )
+T_NEVER = Text("Chưa đăng nhập", "Never")
 T_ALL = Text("— tất cả —", "— all —")
 T_UNIT = Text("Đơn vị:", "Unit:")
 T_COMMUNE = Text("Xã:", "Commune:")
@@ -771,14 +772,15 @@ class AccountsWindow(QDialog):
             area = self.ctx.text(T_WHOLE) if r.whole_province else ", ".join(r.commune_names)
             kind = self.ctx.text(forms.ACCOUNT_KIND_NAMES.get(r.account_kind, T_ALL))
             state = self.ctx.text(forms.STATE_NAMES.get(r.effective_state, T_ALL))
+            last = fmt_time(r.last_login_at) if r.last_login_at else self.ctx.text(T_NEVER)
             cells.append([
                 r.role_name, r.full_name, r.person_id_number, r.unit, r.position or "", kind,
-                area, state, r.lock_reason or "", fmt_time(r.last_login_at),
-                fmt_date(r.issued_at.date()), fmt_date(r.access_until),
+                area, state, last, fmt_time(r.issued_at)[:10], fmt_date(r.access_until),
+                r.lock_reason or "",
             ])  # fmt: skip
             values.append([
                 r.role_name, r.full_name, r.person_id_number, r.unit, r.position, kind, area,
-                state, r.lock_reason, r.last_login_at, r.issued_at, r.access_until,
+                state, r.last_login_at, r.issued_at, r.access_until, r.lock_reason,
             ])  # fmt: skip
         self.model.set_rows(cells, values, page.rows)
         if page.rows:
@@ -787,14 +789,15 @@ class AccountsWindow(QDialog):
                 last=forms.format_count(page.offset + len(page.rows), lang),
                 total=forms.format_count(page.total, lang),
             )
+            show_status(self.status, "")  # the count is beside the page buttons
         else:
-            text = self.ctx.text(T_NONE)
-        show_status(self.status, text)
+            text = ""
+            show_status(self.status, self.ctx.text(T_NONE))
         self.page_label.setText(text)
         self.buttons["prev"].setEnabled(page.offset > 0)
         self.buttons["next"].setEnabled(page.offset + len(page.rows) < page.total)
         self.table.resizeColumnsToContents()
-        for col, cap in ((3, 260), (6, 260), (8, 240)):  # unit, area, reason: long texts
+        for col, cap in ((3, 260), (6, 260), (11, 420)):  # unit, area, reason: long texts
             if self.table.columnWidth(col) > cap:
                 self.table.setColumnWidth(col, cap)
         self._update_buttons()

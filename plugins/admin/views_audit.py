@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.admin import api, export
+from app.admin import api, export, forms
 from app.plugin import AppContext, Text
 from plugins.admin.views_common import (
     ERROR_STYLE,
@@ -119,15 +119,18 @@ class AuditViewer(QDialog):
         self.table_name = QComboBox()
         self.table_name.setObjectName("table")
         self.table_name.setEditable(True)
+        self.table_name.setMinimumContentsLength(16)
         self.action = QComboBox()
         self.action.setObjectName("action")
+        self.action.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.change_set = QLineEdit()
         self.change_set.setObjectName("changeSet")
         self.change_set.setMaximumWidth(110)
         self.change_set.setValidator(
             QRegularExpressionValidator(QRegularExpression(r"^[0-9]{0,18}$"), self.change_set)
         )
-        today = QDate.currentDate()
+        vn_today = forms.vn_today()  # the log's calendar, whatever the PC's time zone
+        today = QDate(vn_today.year, vn_today.month, vn_today.day)
         self.from_on = QCheckBox(ctx.text(T_FROM))
         self.from_on.setObjectName("fromOn")
         self.from_date = self._date_edit("fromDate", today.addDays(-30))
@@ -229,13 +232,19 @@ class AuditViewer(QDialog):
             box.clear()
             box.addItem(all_text, None)
             for v in values:
-                box.addItem(v, v)
+                label = forms.action_name(v, self.ctx.lang) if box is self.action else v
+                box.addItem(label, v)
+                box.setItemData(box.count() - 1, v, Qt.ItemDataRole.ToolTipRole)
             box.setCurrentText(current if current else all_text)
             box.blockSignals(False)
 
     def _choice(self, box: QComboBox) -> str | None:
         text = box.currentText().strip()
-        return None if not text or text == self.ctx.text(T_ALL) else text
+        if not text or text == self.ctx.text(T_ALL):
+            return None
+        index = box.findText(text)
+        data = box.itemData(index) if index >= 0 else None
+        return data if isinstance(data, str) else text  # the code behind a label
 
     def current_filter(self) -> api.AuditFilter:
         since = until = None
@@ -282,9 +291,10 @@ class AuditViewer(QDialog):
             client = "" if e.client_addr is None else str(e.client_addr)
             key = _text(e.row_key)
             cs = "" if e.change_set is None else str(e.change_set)
-            cells.append([str(e.id), export.text_value(e.logged_at), e.actor, e.action,
+            action = forms.action_name(e.action, self.ctx.lang)
+            cells.append([str(e.id), export.text_value(e.logged_at), e.actor, action,
                           e.table_name or "", key, e.target or "", cs, client])  # fmt: skip
-            values.append([e.id, e.logged_at, e.actor, e.action, e.table_name, key, e.target,
+            values.append([e.id, e.logged_at, e.actor, action, e.table_name, key, e.target,
                            e.change_set, client])  # fmt: skip
         self.model.append_rows(cells, values, rows)
         self.has_more = len(rows) == PAGE
@@ -308,7 +318,17 @@ class AuditViewer(QDialog):
             for k in sorted(set(old) | set(new)):
                 a, b = _text(old.get(k)), _text(new.get(k))
                 lines.append((k, a, b, e.action == "UPDATE" and a != b))
-        for k, v in sorted((e.detail or {}).items()):
+            lines.sort(key=lambda line: not line[3])  # what changed first, then the rest
+        detail = dict(e.detail or {})
+        changes = detail.pop("changes", None)
+        if isinstance(changes, dict):  # ACCOUNT_UPDATE: {field: {"old", "new"}}
+            for k, c in changes.items():
+                label = (
+                    forms.PROFILE_FIELDS[k].get(self.ctx.lang) if k in forms.PROFILE_FIELDS else k
+                )
+                if isinstance(c, dict):
+                    lines.append((label, _text(c.get("old")), _text(c.get("new")), True))
+        for k, v in sorted(detail.items()):
             lines.append((k, "", _text(v), False))
         self.diff.setRowCount(len(lines))
         for i, (k, a, b, changed) in enumerate(lines):

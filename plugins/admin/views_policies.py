@@ -4,7 +4,7 @@ a policy within the regulation's bounds, never loosen it beyond them)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,6 +27,7 @@ from plugins.admin.views_common import (
     show_status,
 )
 
+LOCALE_VI = QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam)
 T_TITLE = Text("Chính sách mật khẩu và khóa tài khoản", "Password and lockout policies")
 T_HEAD = (
     Text("Chính sách", "Policy"),
@@ -46,6 +47,21 @@ T_NOTE = Text(
 )
 
 
+#: The unit each policy counts in, by the end of its key (shown in the spin box).
+UNITS: tuple[tuple[str, Text], ...] = (
+    ("_minutes", Text(" phút", " min")),
+    ("_minutes_admin", Text(" phút", " min")),
+    ("_days", Text(" ngày", " days")),
+    ("_length", Text(" ký tự", " characters")),
+    ("failed_logins", Text(" lần", " times")),
+    ("password_history", Text(" mật khẩu", " passwords")),
+)
+
+
+def unit_suffix(key: str) -> Text | None:
+    return next((t for end, t in UNITS if key.endswith(end)), None)
+
+
 class PoliciesDialog(QDialog):
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
@@ -55,10 +71,13 @@ class PoliciesDialog(QDialog):
         self.busy = False
         self.setObjectName("policiesDialog")
         self.setWindowTitle(ctx.text(T_TITLE))
-        self.resize(860, 480)
+        self.resize(1000, 560)
         note = QLabel(ctx.text(T_NOTE))
         note.setWordWrap(True)
         self.grid = QGridLayout()
+        self.grid.setColumnStretch(0, 3)  # the descriptions: room for one line each
+        self.grid.setColumnStretch(2, 1)
+        self.grid.setVerticalSpacing(8)
         for col, head in enumerate(T_HEAD):
             label = QLabel(f"<b>{ctx.text(head)}</b>")
             self.grid.addWidget(label, 0, col)
@@ -94,13 +113,20 @@ class PoliciesDialog(QDialog):
                 # Wide range on purpose: a value out of bounds gets a sentence, not a
                 # silently clamped number.
                 spin.setRange(0, 999_999)
+                spin.setLocale(LOCALE_VI if self.ctx.lang != "en" else QLocale.c())
+                spin.setGroupSeparatorShown(True)  # 1.440 phút, not 1440
+                spin.setMinimumWidth(140)
+                suffix = unit_suffix(p.key)
+                if suffix is not None:
+                    spin.setSuffix(self.ctx.text(suffix))
                 label = QLabel(p.description)
                 label.setWordWrap(True)
                 label.setToolTip(p.key)
                 self.grid.addWidget(label, row, 0)
                 self.grid.addWidget(spin, row, 1)
+                n = lambda v: forms.format_count(v, self.ctx.lang)  # noqa: E731
                 bounds = self.ctx.text(T_BOUNDS).format(
-                    min=p.min_value, max=p.max_value, default=p.default_value
+                    min=n(p.min_value), max=n(p.max_value), default=n(p.default_value)
                 )
                 self.grid.addWidget(QLabel(bounds), row, 2)
                 self.spins[p.key] = spin

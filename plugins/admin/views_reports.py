@@ -100,6 +100,7 @@ class ReportsDialog(QDialog):
         self.report.setObjectName("report")
         for key, label in REPORTS:
             self.report.addItem(ctx.text(label), key)
+        self.report.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.report.currentIndexChanged.connect(self._report_changed)
         today = QDate.fromString(forms.vn_today().isoformat(), Qt.DateFormat.ISODate)
         self.from_date = self._date("fromDate", QDate(today.year(), today.month(), 1))
@@ -121,6 +122,7 @@ class ReportsDialog(QDialog):
         top.addWidget(self.to_date)
         top.addWidget(self.role)
         top.addWidget(self.failed_only)
+        top.addStretch(1)
         top.addWidget(self.run_button)
         self.model = RowsModel([], self)
         self.view = QTableView()

@@ -130,14 +130,14 @@ class RightsEditor(QWidget):
         self._filling = True
         self.tree.clear()
         self.commune_items.clear()
-        root = QTreeWidgetItem([f"{tree.province.kind} {tree.province.name}".strip()
+        root = QTreeWidgetItem([forms.unit_label(tree.province.kind, tree.province.name)
                                 if tree.province else self.ctx.text(T_WHOLE)])  # fmt: skip
         root.setFlags(
             root.flags() | Qt.ItemFlag.ItemIsAutoTristate | Qt.ItemFlag.ItemIsUserCheckable
         )
         self.tree.addTopLevelItem(root)
         for unit in tree.communes:
-            item = QTreeWidgetItem([f"{unit.kind} {unit.name} ({unit.code})".strip()])
+            item = QTreeWidgetItem([f"{forms.unit_label(unit.kind, unit.name)} ({unit.code})"])
             item.setData(0, Qt.ItemDataRole.UserRole, unit.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Unchecked)
