@@ -128,11 +128,3 @@ def plan_import(
         else:
             plan.matched.append((parsed, ids[0]))
     return plan
-
-
-FIND_PARCELS_SQL = """
-SELECT p.id FROM cad.parcel p
-JOIN cad.map_sheet s ON s.id = p.sheet_id
-JOIN ref.admin_unit u ON u.id = s.commune_id
-WHERE u.code = %s AND s.sheet_number = %s AND p.parcel_number = %s AND p.retired_at IS NULL
-"""

@@ -232,6 +232,36 @@ class DossierStore:
     def replace_file(self, document_id: int, sha256: str) -> None:
         self._call("SELECT api.replace_document_file(%s, %s)", (document_id, sha256))
 
+    def find_parcels(
+        self, keys: list[tuple[str, int, int]]
+    ) -> dict[tuple[str, int, int], list[int]]:
+        """Parcels in force for (commune code, sheet, parcel number) keys, only in the
+        person's area (checked by api.dossier_find_parcels with the dossier editor right:
+        no cadastral read right needed). One round trip per 5000 keys."""
+        found: dict[tuple[str, int, int], list[int]] = {k: [] for k in keys}
+        unique = list(found)
+        for i in range(0, len(unique), 5000):
+            part = json.dumps([list(k) for k in unique[i : i + 5000]])
+            try:
+                rows = self.conn.execute(
+                    "SELECT * FROM api.dossier_find_parcels(%s::jsonb)", (part,)
+                ).fetchall()
+            except psycopg.Error as exc:
+                _raise_db(exc)
+            for code, sheet, number, parcel_id in rows:
+                found.setdefault((code, int(sheet), int(number)), []).append(int(parcel_id))
+        return found
+
+    def record_output(self, document_id: int, action: str, detail: dict[str, Any]) -> int:
+        """Write the PRINT/EXPORT audit event of a stored document; raises if it cannot be
+        written (the caller then does not print or write the file)."""
+        return int(
+            self._call(
+                "SELECT api.dossier_record_output(%s, %s, %s::jsonb)",
+                (document_id, action, json.dumps(detail)),
+            )
+        )
+
     # -- read --------------------------------------------------------------------------
     def info(self, document_id: int) -> dict[str, Any]:
         return _json(self._call("SELECT api.document_info(%s)", (document_id,)))

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from app.dossier import formats
 from app.dossier.store import DocumentCache, DossierStore, UploadCancelled, shared_cache
+from app.dossier.versions import chain_text, version_chain, vn_date
 from app.dossier.viewer_model import ViewerModel, parse_page_range
 from app.plugin import AppContext, Text
 
@@ -70,6 +71,39 @@ T_PRINT = Text("In…", "Print…")
 T_EXPORT = Text("Xuất trang…", "Export pages…")
 T_RANGE = Text("Trang cần xuất (ví dụ 1-3, 5):", "Pages to export (e.g. 1-3, 5):")
 T_EXPORTED = Text("Đã xuất {n} trang ra {path}", "Exported {n} pages to {path}")
+T_EXPORT_LOG = Text(
+    "Không xuất được: không ghi được nhật ký kiểm toán ({error}). Chưa có tệp nào được ghi.",
+    "Not exported: the audit event could not be written ({error}). No file was written.",
+)
+T_PRINT_LOG = Text(
+    "Không in được: không ghi được nhật ký kiểm toán ({error}). Chưa gửi gì tới máy in.",
+    "Not printed: the audit event could not be written ({error}). Nothing was sent to print.",
+)
+T_PRINTER = Text("Không mở được máy in", "Cannot open the printer")
+T_SUPERSEDE = Text("Thay thế bằng phiên bản mới…", "Replace with a new version…")
+T_REPLACE = Text("Sửa tệp quét (thay tại chỗ)…", "Fix the scan (replace in place)…")
+T_SUPERSEDED = Text(" · đã có bản mới", " · superseded")
+T_FROZEN = Text(
+    "Hồ sơ thuộc biến động {mutation} đã được phê duyệt: chỉ có thể tạo phiên bản mới.",
+    "The document belongs to approved change set {mutation}: only a new version is possible.",
+)
+T_SUPERSEDE_INTRO = Text(
+    "Tạo phiên bản {next} cho «{doc}» (mã {id}, phiên bản {version}). Bản cũ vẫn xem được "
+    "và trỏ tới bản mới; các liên kết được giữ nguyên.",
+    "Create version {next} of “{doc}” (id {id}, version {version}). The old one stays "
+    "readable and points to the new one; the links are kept.",
+)
+T_REPLACE_INTRO = Text(
+    "Thay tệp quét của «{doc}» (mã {id}) tại chỗ — chỉ dùng để sửa bản quét lỗi trước khi "
+    "hồ sơ được phê duyệt.",
+    "Replace the file of “{doc}” (id {id}) in place — only to fix a bad scan before the "
+    "document is approved.",
+)
+T_FILE = Text("Chọn tệp…", "Choose a file…")
+T_SCANS = Text("Bản quét", "Scans")
+T_NEED_FILE = Text("Hãy chọn tệp bản quét mới.", "Choose the new scan first.")
+T_SUPERSEDED_OK = Text("Đã tạo phiên bản mới (mã hồ sơ {id}).", "New version stored (id {id}).")
+T_REPLACED_OK = Text("Đã thay tệp của hồ sơ {id}.", "File of document {id} replaced.")
 T_NO_DOC = Text("Chưa chọn hồ sơ nào", "No document selected")
 T_NEED_PARCEL = Text(
     "Hãy chọn một thửa đất trên bản đồ trước.", "Select a parcel on the map first."
@@ -647,28 +681,41 @@ class DossierViewer(QWidget):
         return out
 
     def export_pages(self, pages: list[int], path: str | Path) -> Path:
-        """Write pages to a PDF (or a multi-page TIFF when the name says .tif)."""
+        """Write pages to a PDF (or a multi-page TIFF when the name says .tif). For a stored
+        document the EXPORT audit event is part of the operation: the file is written to a
+        temporary name, and only renamed into place once the event is stored; if it cannot
+        be stored, nothing is left and DossierFileError says why."""
         path = Path(path)
         images = [
             im.convert("L") if im.mode in ("1", "L") else im for im in self.page_images(pages)
         ]
-        if path.suffix.lower() in (".tif", ".tiff"):
-            bilevel = [im.convert("1") for im in images]
-            bilevel[0].save(
-                path, "TIFF", compression="group4", save_all=True, append_images=bilevel[1:]
+        part = path.with_name(f".{path.name}.part")
+        try:
+            if path.suffix.lower() in (".tif", ".tiff"):
+                bilevel = [im.convert("1") for im in images]
+                bilevel[0].save(
+                    part, "TIFF", compression="group4", save_all=True, append_images=bilevel[1:]
+                )
+            else:
+                images[0].save(part, "PDF", save_all=True, append_images=images[1:], resolution=150)
+            self._record_output(
+                "EXPORT", {"pages": [p + 1 for p in pages], "file": path.name}, T_EXPORT_LOG
             )
-        else:
-            images[0].save(path, "PDF", save_all=True, append_images=images[1:], resolution=150)
-        self._report("EXPORT", {"pages": [p + 1 for p in pages], "file": path.name})
+            part.replace(path)
+        finally:
+            part.unlink(missing_ok=True)
         return path
 
     def print_pages(self, printer, pages: list[int]) -> int:
-        """Paint pages on a QPrinter (a real printer, or a PDF file in tests)."""
+        """Paint pages on a QPrinter (a real printer, or a PDF file in tests). For a stored
+        document the PRINT audit event is stored first; if it cannot be, nothing prints."""
+        images = self.page_images(pages)
+        self._record_output("PRINT", {"pages": [p + 1 for p in pages]}, T_PRINT_LOG)
         painter = QPainter()
         if not painter.begin(printer):
-            raise RuntimeError("printer")
+            raise formats.DossierFileError(self.t(T_PRINTER))
         try:
-            for n, im in enumerate(self.page_images(pages)):
+            for n, im in enumerate(images):
                 if n:
                     printer.newPage()
                 img = pil_to_qimage(im)
@@ -677,31 +724,28 @@ class DossierViewer(QWidget):
                 painter.drawImage(QRectF(0, 0, size.width(), size.height()), img)
         finally:
             painter.end()
-        self._report("PRINT", {"pages": [p + 1 for p in pages]})
         return len(pages)
 
-    def _report(self, action: str, detail: dict) -> None:
-        """Exports and prints of a stored document go to the audit log (best effort)."""
-        dsn = getattr(self, "dsn", None)
+    def _record_output(self, action: str, detail: dict, refusal: Text) -> None:
+        """Store the PRINT/EXPORT event of a stored document (api.dossier_record_output:
+        the database checks the person may read the bytes). A local file (attach preview)
+        has no document id and nothing to record. Raises DossierFileError on failure."""
         doc_id = self.info.get("id")
-        if not dsn or doc_id is None:
+        if doc_id is None:
             return
-
-        def work() -> None:
-            import json
-
-            import psycopg
-
-            try:
-                with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-                    conn.execute(
-                        "SELECT audit.log_event(%s, %s, %s::jsonb)",
-                        (action, f"doc.document:{doc_id}", json.dumps(detail)),
-                    )
-            except Exception:  # the action itself succeeded
-                pass
-
-        threading.Thread(target=work, daemon=True).start()
+        dsn = getattr(self, "dsn", None) or self._store_dsn
+        try:
+            with self._conn_lock:  # the viewer's open connection: one round trip
+                if self._store is not None and not self._store.conn.closed:
+                    self._store.record_output(int(doc_id), action, detail)
+                    return
+            with DossierStore.connect(dsn) as st:
+                st.record_output(int(doc_id), action, detail)
+        except (psycopg.Error, formats.DossierFileError) as exc:
+            reason = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
+            raise formats.DossierFileError(
+                self.t(refusal).format(error=reason.strip() or type(exc).__name__)
+            ) from exc
 
     def _ask_range(self) -> list[int] | None:
         if self.doc is None:
@@ -726,7 +770,11 @@ class DossierViewer(QWidget):
             self, self.t(T_EXPORT), f"{stem}_trang.pdf", "PDF (*.pdf);;TIFF (*.tif)"
         )
         if path:
-            self.export_pages(pages, path)
+            try:
+                self.export_pages(pages, path)
+            except formats.DossierFileError as exc:
+                QMessageBox.warning(self, self.t(T_EXPORT), str(exc))
+                return
             self.status.setText(self.t(T_EXPORTED).format(n=len(pages), path=path))
 
     def print_dialog(self) -> None:
@@ -737,7 +785,10 @@ class DossierViewer(QWidget):
             return
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         if QPrintDialog(printer, self).exec() == QDialog.DialogCode.Accepted:
-            self.print_pages(printer, pages)
+            try:
+                self.print_pages(printer, pages)
+            except formats.DossierFileError as exc:
+                QMessageBox.warning(self, self.t(T_PRINT), str(exc))
 
 
 def screen_image(im, model: ViewerModel, view_w: int, view_h: int):
@@ -765,7 +816,9 @@ def _png_qimage(data: bytes) -> QImage:
 
 # --- a window with the documents of a parcel + the viewer ----------------------------------
 class DocumentsWindow(QDialog):
-    """The documents of one record on the left, the viewer on the right."""
+    """The documents of one record on the left (every version, the newest first, with the
+    selected document's version chain and the buttons to supersede or replace it), the
+    viewer on the right."""
 
     def __init__(
         self,
@@ -777,47 +830,255 @@ class DocumentsWindow(QDialog):
         super().__init__(parent or ctx.window)
         self.setObjectName("dossierWindow")
         self.ctx = ctx
+        self.parcel_id = parcel_id
+        self.docs: list[dict] = []
         self.setWindowTitle(ctx.text(T_VIEWER))
         self.resize(1100, 800)
         layout = QHBoxLayout(self)
+        left = QVBoxLayout()
         self.list = QListWidget()
         self.list.setObjectName("documentList")
-        self.list.setMaximumWidth(260)
-        layout.addWidget(self.list)
+        self.list.setWordWrap(True)
+        left.addWidget(self.list, 1)
+        self.chain = QLabel("")
+        self.chain.setObjectName("versionChain")
+        self.chain.setWordWrap(True)
+        left.addWidget(self.chain)
+        self.supersede_button = QPushButton(ctx.text(T_SUPERSEDE))
+        self.supersede_button.setObjectName("supersede")
+        self.supersede_button.clicked.connect(lambda: self.change_dialog(True))
+        self.replace_button = QPushButton(ctx.text(T_REPLACE))
+        self.replace_button.setObjectName("replaceFile")
+        self.replace_button.clicked.connect(lambda: self.change_dialog(False))
+        left.addWidget(self.supersede_button)
+        left.addWidget(self.replace_button)
+        box = QWidget()
+        box.setLayout(left)
+        box.setFixedWidth(280)
+        layout.addWidget(box)
         self.viewer = DossierViewer(ctx.lang)
         self.viewer.dsn = ctx.dsn
         layout.addWidget(self.viewer, 1)
         self.finished.connect(lambda _r: self.viewer.release())
         self.list.currentItemChanged.connect(self._pick)
+        self._update_buttons(None)
         if parcel_id is not None:
             self.setWindowTitle(ctx.text(T_DOCS_OF).format(parcel=parcel_id))
+            self.reload()
+        if document_id is not None:
             dsn = ctx.dsn
 
-            def load() -> list[dict]:
+            def info() -> list[dict]:
                 with DossierStore.connect(dsn) as st:
-                    return st.list_documents(parcel_id=parcel_id)
+                    return [st.info(document_id)]
 
-            ctx.run_in_background(load, self._fill, lambda e: self.viewer._on_failed(str(e)))
-        if document_id is not None:
-            self.viewer.open_document(ctx.dsn, document_id)
+            ctx.run_in_background(info, self._fill, lambda e: self.viewer._on_failed(str(e)))
 
-    def _fill(self, docs: list[dict]) -> None:
+    def reload(self, select: int | None = None) -> None:
+        """Read the record's documents again (after a new version), selecting ``select``."""
+        dsn, parcel_id = self.ctx.dsn, self.parcel_id
+
+        def load() -> list[dict]:
+            with DossierStore.connect(dsn) as st:
+                return st.list_documents(parcel_id=parcel_id)
+
+        self.ctx.run_in_background(
+            load, lambda docs: self._fill(docs, select), lambda e: self.viewer._on_failed(str(e))
+        )
+
+    def _fill(self, docs: list[dict], select: int | None = None) -> None:
         labels = dict((k, t.get(self.ctx.lang)) for k, t in DOC_TYPES)
-        for d in docs:
+        self.docs = docs
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.blockSignals(False)
+        row = 0
+        for n, d in enumerate(docs):
             text = f"{labels.get(d['doc_type'], d['doc_type'])} {d.get('number') or ''}".strip()
+            date = vn_date(d.get("issued_on"))
+            text += f"\n{date + ' · ' if date else ''}v{d.get('version', 1)}"
             if d.get("superseded_by"):
-                text += f" (v{d['version']}, đã thay)"
+                text += self.ctx.text(T_SUPERSEDED)
             if not d.get("has_file"):
                 text += " —"
             it = QListWidgetItem(text)
             it.setData(Qt.ItemDataRole.UserRole, d["id"])
+            if d.get("superseded_by"):
+                it.setForeground(Qt.GlobalColor.darkGray)
             self.list.addItem(it)
+            if select is not None and int(d["id"]) == select:
+                row = n
         if docs:
-            self.list.setCurrentRow(0)
+            self.list.setCurrentRow(row)
+
+    def current(self) -> dict | None:
+        item = self.list.currentItem()
+        if item is None:
+            return None
+        doc_id = int(item.data(Qt.ItemDataRole.UserRole))
+        return next((d for d in self.docs if int(d["id"]) == doc_id), None)
 
     def _pick(self, item: QListWidgetItem | None) -> None:
+        doc = self.current()
+        self._update_buttons(doc)
         if item is not None:
             self.viewer.open_document(self.ctx.dsn, int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _update_buttons(self, doc: dict | None) -> None:
+        """A document of an approved change set offers only a new version; a superseded
+        one nothing (its successor is the one to change); the chain is shown either way."""
+        self.chain.setText(
+            chain_text(version_chain(self.docs, int(doc["id"])), self.ctx.lang) if doc else ""
+        )
+        may = bool(doc and doc.get("may_change") and not doc.get("superseded_by"))
+        frozen = bool(doc and doc.get("approved_mutation"))
+        self.supersede_button.setEnabled(may)
+        self.replace_button.setVisible(not frozen)
+        self.replace_button.setEnabled(may and not frozen)
+        if frozen:
+            self.supersede_button.setToolTip(
+                self.ctx.text(T_FROZEN).format(mutation=doc["approved_mutation"])
+            )
+        else:
+            self.supersede_button.setToolTip("")
+
+    def change_dialog(self, new_version: bool = True) -> QDialog | None:
+        doc = self.current()
+        if doc is None:
+            return None
+        d = SupersedeDialog(self.ctx, doc, new_version, self)
+        d.changed.connect(lambda new_id: self.reload(select=new_id))
+        d.show()
+        return d
+
+
+class SupersedeDialog(QDialog):
+    """A new version of a document (same links, the old one stays readable and points to
+    it), or — before any approval — its file replaced in place."""
+
+    changed = Signal(int)  # the document id to show: the new version, or the same one
+
+    def __init__(
+        self, ctx: AppContext, doc: dict, new_version: bool, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent or ctx.window)
+        self.setObjectName("dossierSupersede")
+        self.ctx = ctx
+        self.doc = doc
+        self.new_version = new_version
+        self.file: str | None = None
+        self.result_id: int | None = None
+        self._cancel = threading.Event()
+        self.setWindowTitle(ctx.text(T_SUPERSEDE if new_version else T_REPLACE).rstrip("…"))
+        self.setMinimumWidth(520)
+        form = QFormLayout(self)
+        labels = dict((k, t.get(ctx.lang)) for k, t in DOC_TYPES)
+        what = f"{labels.get(doc['doc_type'], doc['doc_type'])} {doc.get('number') or ''}"
+        intro = QLabel(
+            ctx.text(T_SUPERSEDE_INTRO if new_version else T_REPLACE_INTRO).format(
+                doc=what.strip(), id=doc["id"], version=doc.get("version", 1),
+                next=int(doc.get("version", 1)) + 1,
+            )
+        )  # fmt: skip
+        intro.setWordWrap(True)
+        form.addRow(intro)
+        pick = QPushButton(ctx.text(T_FILE))
+        pick.clicked.connect(self._pick)
+        self.file_label = QLabel("—")
+        self.file_label.setWordWrap(True)
+        form.addRow(pick, self.file_label)
+        self.number = QLineEdit(doc.get("number") or "")
+        self.issued = QDateEdit(
+            QDate.fromString(str(doc.get("issued_on") or ""), "yyyy-MM-dd")
+            if doc.get("issued_on")
+            else QDate.currentDate()
+        )
+        self.issued.setDisplayFormat("dd/MM/yyyy")
+        self.issued.setCalendarPopup(True)
+        self.issuer = QLineEdit(doc.get("issuer") or "")
+        if new_version:  # a new version may correct the metadata too
+            form.addRow(Text("Số hiệu", "Number").get(ctx.lang), self.number)
+            form.addRow(Text("Ngày ban hành", "Issued on").get(ctx.lang), self.issued)
+            form.addRow(Text("Cơ quan ban hành", "Issuer").get(ctx.lang), self.issuer)
+        self.progress = QProgressBar()
+        form.addRow(self.progress)
+        self.status = QLabel("")
+        self.status.setObjectName("supersedeStatus")
+        self.status.setWordWrap(True)
+        form.addRow(self.status)
+        self.buttons = QDialogButtonBox()
+        self.ok_button = self.buttons.addButton(
+            ctx.text(T_UPLOAD), QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.stop_button = self.buttons.addButton(
+            ctx.text(T_CANCEL), QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.ok_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self._stop)
+        form.addRow(self.buttons)
+
+    def _pick(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(
+            self,
+            self.ctx.text(T_FILE),
+            "",
+            f"{self.ctx.text(T_SCANS)} (*.tif *.tiff *.pdf *.png *.jpg *.jpeg)",
+        )
+        if f:
+            self.set_file(f)
+
+    def set_file(self, path: str) -> None:
+        self.file = path
+        self.file_label.setText(Path(path).name)
+
+    def _stop(self) -> None:
+        if self.ok_button.isEnabled():
+            self.reject()
+        else:
+            self._cancel.set()
+
+    def start(self) -> None:
+        if not self.file:
+            self.status.setText(self.ctx.text(T_NEED_FILE))
+            return
+        self.ok_button.setEnabled(False)
+        self._cancel.clear()
+        dsn, path, doc_id, new = self.ctx.dsn, self.file, int(self.doc["id"]), self.new_version
+        meta = {
+            "number": self.number.text().strip() or None,
+            "issued_on": self.issued.date().toString("yyyy-MM-dd"),
+            "issuer": self.issuer.text().strip() or None,
+            "original_name": Path(path).name,
+        }
+        sig = _Signals()
+        sig.progress.connect(
+            lambda d, t: (self.progress.setRange(0, max(1, t)), self.progress.setValue(d))
+        )
+        self._sig = sig
+
+        def work() -> int:
+            with DossierStore.connect(dsn) as st:
+                res = st.upload(path, progress=sig.progress.emit, cancelled=self._cancel.is_set)
+                if new:
+                    return st.supersede(doc_id, res.sha256, meta)
+                st.replace_file(doc_id, res.sha256)
+                return doc_id
+
+        def done(new_id: int) -> None:
+            self.result_id = new_id
+            self.ok_button.setEnabled(True)
+            self.status.setText(
+                self.ctx.text(T_SUPERSEDED_OK if new else T_REPLACED_OK).format(id=new_id)
+            )
+            self.changed.emit(new_id)
+
+        def failed(exc: BaseException) -> None:
+            self.ok_button.setEnabled(True)
+            self.status.setText(
+                self.ctx.text(T_STOPPED) if isinstance(exc, UploadCancelled) else str(exc)
+            )
+
+        self.ctx.run_in_background(work, done, failed)
 
 
 # --- attach ---------------------------------------------------------------------------------
@@ -1039,15 +1300,18 @@ def run_batch_import(
     progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """Plan and run a folder import; returns the Vietnamese report (also for tests)."""
-    from app.dossier.naming import FIND_PARCELS_SQL, plan_import
+    from app.dossier.naming import compile_pattern, parse_name, plan_import
     from app.dossier.store import sha256_file
 
     files = [p for p in sorted(folder.iterdir()) if p.is_file()]
+    rx = compile_pattern(pattern)
+    keys = [(n.commune, n.sheet, n.parcel) for f in files if (n := parse_name(f, rx))]
     with DossierStore.connect(dsn) as st:
+        # One round trip for the whole folder; right and area checked in the database.
+        parcels = st.find_parcels(keys)
 
         def find(commune: str, sheet: int, parcel: int) -> list[int]:
-            rows = st.conn.execute(FIND_PARCELS_SQL, (commune, sheet, parcel)).fetchall()
-            return [r[0] for r in rows]
+            return parcels.get((commune, sheet, parcel), [])
 
         plan = plan_import(files, pattern, find, sha256_file)
         stored, failed = [], []
