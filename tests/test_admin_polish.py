@@ -369,3 +369,16 @@ def test_labels_people_read(qtbot, env: Env):
     assert dialog.spins["policy.idle_lock_minutes_admin"].text().endswith(" phút")
     assert dialog.spins["policy.max_failed_logins"].text() == "5 lần"
     dialog.close()
+
+
+def test_rights_editor_keeps_areas_that_arrive_before_the_tree(qtbot, env: Env):
+    from plugins.admin.views_rights import RightsEditor
+
+    editor = RightsEditor(make_ctx(qtbot, env.session))
+    qtbot.addWidget(editor)
+    editor.set_areas([env.communes[1]], False)  # the account's row answered first
+    tree = env.run(api.area_tree)
+    editor.set_tree(tree)
+    assert editor.communes() == [env.communes[1]] and not editor.whole.isChecked()
+    editor.set_tree(tree)  # a reload keeps what the person ticked meanwhile
+    assert editor.communes() == [env.communes[1]]

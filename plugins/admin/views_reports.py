@@ -53,7 +53,7 @@ COLUMNS: dict[str, Text] = {
     "locked_now": Text("Đang khóa", "Locked now"),
     "disabled_now": Text("Đã vô hiệu hóa", "Disabled now"),
     "total_now": Text("Tổng số", "Total"),
-    "spellings": Text("Số cách ghi tên đơn vị", "Unit spellings"),
+    "spellings": Text("Số cách ghi", "Spellings"),
     "month": Text("Tháng", "Month"),
     "actor": Text("Tên đăng nhập", "User name"),
     "role_name": Text("Tên đăng nhập", "User name"),

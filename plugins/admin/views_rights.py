@@ -69,6 +69,7 @@ class RightsEditor(QWidget):
         self.preview: api.Preview | None = None
         self._filling = False
         self._asked = 0
+        self._areas: tuple[list[int], bool] | None = None  # last set_areas, for set_tree
 
         matrix = QGroupBox(ctx.text(T_RIGHTS))
         grid = QGridLayout(matrix)
@@ -127,6 +128,9 @@ class RightsEditor(QWidget):
 
     def set_tree(self, tree: api.AreaTree) -> None:
         chosen, whole = self.communes(), self.whole.isChecked()
+        if not self.commune_items and self._areas is not None:
+            # The account's areas came before the tree (two queries racing): keep them.
+            chosen, whole = self._areas
         self._filling = True
         self.tree.clear()
         self.commune_items.clear()
@@ -157,6 +161,7 @@ class RightsEditor(QWidget):
         )
 
     def set_areas(self, communes: list[int], whole: bool) -> None:
+        self._areas = (list(communes), whole)
         self._filling = True
         for cid, item in self.commune_items.items():
             item.setCheckState(
