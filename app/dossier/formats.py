@@ -47,6 +47,23 @@ def megabytes(n: int, decimals: int = 1) -> str:
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
+def _grouped(x: float, decimals: int, lang: str) -> str:
+    text = f"{x:,.{decimals}f}"
+    if lang == "vi":  # 1.234,5
+        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text
+
+
+def size_text(n: int, lang: str = "vi") -> str:
+    """A file size for people: '512 byte', '95,3 KB', '1.234,5 KB', '4,6 MB' (Vietnamese
+    number format; English '1,234.5 KB'). KB up to 10 MB, so typical scans compare."""
+    if n < 1024:
+        return f"{n} byte" if lang == "vi" else f"{n} bytes"
+    if n < 10 << 20:
+        return f"{_grouped(n / 1024, 1, lang)} KB"
+    return f"{_grouped(n / 2**20, 1, lang)} MB"
+
+
 @dataclass(frozen=True)
 class FileInfo:
     path: Path

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -41,7 +42,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
-    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -54,8 +54,17 @@ from app.dossier.viewer_model import ViewerModel, parse_page_range
 from app.plugin import AppContext, Text
 
 T_VIEWER = Text("Xem hồ sơ quét", "Scanned document viewer")
-T_LOADING = Text("Đang tải hồ sơ… {done}/{total} kB", "Loading… {done}/{total} kB")
+T_LOADING = Text("Đang tải hồ sơ… {done} / {total}", "Loading… {done} / {total}")
 T_READY = Text("Trang {page}/{pages} · {name}", "Page {page}/{pages} · {name}")
+T_PAGE = Text("Trang {page}", "Page {page}")
+T_CLOSE = Text("Đóng", "Close")
+T_PATTERN_HINT = Text(
+    "<commune>: mã xã (5 chữ số) · <sheet>: số tờ · <parcel>: số thửa · <type>: loại hồ sơ "
+    "(GCN, DDK, HD, BV, QD, TL, KHAC) · <number>: số hiệu · <any>: phần bỏ qua",
+    "<commune>: commune code (5 digits) · <sheet>: sheet number · <parcel>: parcel number · "
+    "<type>: document type (GCN, DDK, HD, BV, QD, TL, KHAC) · <number>: document number · "
+    "<any>: ignored part",
+)
 T_CACHED = Text(" (bản lưu trên máy)", " (from the local cache)")
 T_FAILED = Text("Không mở được hồ sơ: {error}", "Cannot open the document: {error}")
 T_PREV = Text("Trang trước", "Previous page")
@@ -356,19 +365,27 @@ class DossierViewer(QWidget):
         bar.addStretch(1)
         layout.addLayout(bar)
 
-        split = QSplitter()
+        split = QHBoxLayout()  # the strip has a fixed width: nothing to split
         self.thumbs = QListWidget()
         self.thumbs.setObjectName("thumbnails")
         self.thumbs.setIconSize(QSize(96, 128))
-        self.thumbs.setMaximumWidth(150)
+        # Icon above "Trang n", one column: the strip is as wide as a thumbnail.
+        self.thumbs.setViewMode(QListView.ViewMode.IconMode)
+        self.thumbs.setFlow(QListView.Flow.TopToBottom)
+        self.thumbs.setWrapping(False)
+        self.thumbs.setMovement(QListView.Movement.Static)
+        self.thumbs.setResizeMode(QListView.ResizeMode.Adjust)
+        self.thumbs.setGridSize(QSize(120, 160))
+        self.thumbs.setSpacing(2)
+        self.thumbs.setFixedWidth(140)
         self.thumbs.currentRowChanged.connect(lambda r: r >= 0 and self.go_to(r))
         split.addWidget(self.thumbs)
         self.view = PageView(self.model)
         self.view.zoomed.connect(self._rescaled)
         self.view.resized.connect(self._rescaled)
-        split.addWidget(self.view)
-        split.setStretchFactor(1, 1)
-        layout.addWidget(split, 1)
+        split.addWidget(self.view, 1)
+
+        layout.addLayout(split, 1)
         self.status = QLabel(self.t(T_NO_DOC))
         self.status.setObjectName("dossierStatus")
         self.progress = QProgressBar()
@@ -506,7 +523,11 @@ class DossierViewer(QWidget):
         self.progress.setVisible(True)
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
-        self.status.setText(self.t(T_LOADING).format(done=done // 1024, total=total // 1024))
+        self.status.setText(
+            self.t(T_LOADING).format(
+                done=formats.size_text(done, self.lang), total=formats.size_text(total, self.lang)
+            )
+        )
 
     def _on_early_page(self, early: tuple[QImage, float]) -> None:
         import time
@@ -520,7 +541,8 @@ class DossierViewer(QWidget):
             return
         self._thumbs_sha = self.info.get("sha256")
         for page, img in items:
-            it = QListWidgetItem(QIcon(QPixmap.fromImage(img)), str(page))
+            it = QListWidgetItem(QIcon(QPixmap.fromImage(img)), self.t(T_PAGE).format(page=page))
+            it.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.thumbs.addItem(it)
 
     def _on_failed(self, message: str) -> None:
@@ -629,9 +651,11 @@ class DossierViewer(QWidget):
         text = self.t(T_READY).format(
             page=self.model.page + 1, pages=self.doc.page_count, name=name
         )
+        if self.info.get("byte_size"):
+            text += f" · {formats.size_text(int(self.info['byte_size']), self.lang)}"
         if self.from_cache:
             text += self.t(T_CACHED)
-        self.status.setText(f"{text} · {round(self.view.scale() * 100)} %")
+        self.status.setText(f"{text} · {round(self.view.scale() * 100)}%")
 
     # -- commands ------------------------------------------------------------------------
     def go_to(self, page: int) -> None:
@@ -839,6 +863,7 @@ class DocumentsWindow(QDialog):
         self.list = QListWidget()
         self.list.setObjectName("documentList")
         self.list.setWordWrap(True)
+        self.list.setSpacing(3)
         left.addWidget(self.list, 1)
         self.chain = QLabel("")
         self.chain.setObjectName("versionChain")
@@ -1000,7 +1025,7 @@ class SupersedeDialog(QDialog):
             form.addRow(Text("Số hiệu", "Number").get(ctx.lang), self.number)
             form.addRow(Text("Ngày ban hành", "Issued on").get(ctx.lang), self.issued)
             form.addRow(Text("Cơ quan ban hành", "Issuer").get(ctx.lang), self.issuer)
-        self.progress = QProgressBar()
+        self.progress = _progress_bar()
         form.addRow(self.progress)
         self.status = QLabel("")
         self.status.setObjectName("supersedeStatus")
@@ -1029,7 +1054,7 @@ class SupersedeDialog(QDialog):
 
     def set_file(self, path: str) -> None:
         self.file = path
-        self.file_label.setText(Path(path).name)
+        self.file_label.setText(_files_text([path], self.ctx.lang))
 
     def _stop(self) -> None:
         if self.ok_button.isEnabled():
@@ -1051,9 +1076,7 @@ class SupersedeDialog(QDialog):
             "original_name": Path(path).name,
         }
         sig = _Signals()
-        sig.progress.connect(
-            lambda d, t: (self.progress.setRange(0, max(1, t)), self.progress.setValue(d))
-        )
+        sig.progress.connect(lambda d, t: _show_progress(self.progress, d, t))
         self._sig = sig
 
         def work() -> int:
@@ -1082,6 +1105,31 @@ class SupersedeDialog(QDialog):
 
 
 # --- attach ---------------------------------------------------------------------------------
+def _files_text(files: list[str], lang: str) -> str:
+    """One file a line with its size: «Giấy chứng nhận.tif (95,3 KB)»."""
+    lines = []
+    for f in files:
+        try:
+            size = f" ({formats.size_text(Path(f).stat().st_size, lang)})"
+        except OSError:
+            size = ""
+        lines.append(f"{Path(f).name}{size}")
+    return "\n".join(lines) or "—"
+
+
+def _progress_bar() -> QProgressBar:
+    """Hidden until there is progress to show: an empty bar looks like a text field."""
+    bar = QProgressBar()
+    bar.setVisible(False)
+    return bar
+
+
+def _show_progress(bar: QProgressBar, done: int, total: int) -> None:
+    bar.setVisible(True)
+    bar.setRange(0, max(1, total))
+    bar.setValue(done)
+
+
 def _combo(items, lang: str) -> QComboBox:
     c = QComboBox()
     for key, text in items:
@@ -1095,6 +1143,7 @@ class AttachDialog(QDialog):
     def __init__(self, ctx: AppContext, link: dict[str, int], parent: QWidget | None = None):
         super().__init__(parent or ctx.window)
         self.setObjectName("dossierAttach")
+        self.setMinimumWidth(600)  # file names with sizes on one line each
         self.ctx = ctx
         self.link = link
         self.files: list[str] = []
@@ -1118,6 +1167,8 @@ class AttachDialog(QDialog):
         pick = QPushButton(ctx.text(T_FILES))
         pick.clicked.connect(self._pick)
         self.file_label = QLabel("—")
+        self.file_label.setObjectName("attachFiles")
+        self.file_label.setWordWrap(True)
         form.addRow(pick, self.file_label)
         self.doc_type = _combo(DOC_TYPES, ctx.lang)
         form.addRow(Text("Loại hồ sơ", "Type").get(ctx.lang), self.doc_type)
@@ -1131,7 +1182,7 @@ class AttachDialog(QDialog):
         form.addRow(Text("Cơ quan ban hành", "Issuer").get(ctx.lang), self.issuer)
         self.classification = _combo(CLASSES, ctx.lang)
         form.addRow(Text("Phân loại", "Classification").get(ctx.lang), self.classification)
-        self.progress = QProgressBar()
+        self.progress = _progress_bar()
         form.addRow(self.progress)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -1155,7 +1206,7 @@ class AttachDialog(QDialog):
 
     def set_files(self, files: list[str]) -> None:
         self.files = list(files)
-        self.file_label.setText(", ".join(Path(f).name for f in files) or "—")
+        self.file_label.setText(_files_text(files, self.ctx.lang))
 
     def _stop(self) -> None:
         if self.upload_button.isEnabled():
@@ -1182,9 +1233,7 @@ class AttachDialog(QDialog):
         dsn, files, link = self.ctx.dsn, list(self.files), dict(self.link)
         metas = {f: self.meta(Path(f).name) for f in files}
         sig = _Signals()
-        sig.progress.connect(
-            lambda d, t: (self.progress.setRange(0, max(1, t)), self.progress.setValue(d))
-        )
+        sig.progress.connect(lambda d, t: _show_progress(self.progress, d, t))
         self._sig = sig  # keep it alive
 
         def work() -> list[int]:
@@ -1238,19 +1287,27 @@ class BatchImportDialog(QDialog):
         self.pattern = QLineEdit(DEFAULT_PATTERN)
         self.pattern.setObjectName("pattern")
         form.addRow(ctx.text(T_PATTERN), self.pattern)
+        hint = QLabel(ctx.text(T_PATTERN_HINT))
+        hint.setObjectName("patternHint")
+        hint.setWordWrap(True)
+        hint.setTextFormat(Qt.TextFormat.PlainText)
+        hint.setStyleSheet("color: palette(dark);")
+        form.addRow("", hint)
         self.classification = _combo(CLASSES, ctx.lang)
         form.addRow(Text("Phân loại", "Classification").get(ctx.lang), self.classification)
         layout.addLayout(form)
-        self.progress = QProgressBar()
+        self.progress = _progress_bar()
         layout.addWidget(self.progress)
         self.report = QPlainTextEdit()
         self.report.setObjectName("importReport")
         self.report.setReadOnly(True)
         layout.addWidget(self.report, 1)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons = QDialogButtonBox()  # no Qt translation is loaded: name it ourselves
         self.start_button = buttons.addButton(
             ctx.text(T_START), QDialogButtonBox.ButtonRole.ActionRole
         )
+        close = buttons.addButton(ctx.text(T_CLOSE), QDialogButtonBox.ButtonRole.RejectRole)
+        close.setObjectName("close")
         self.start_button.clicked.connect(self.start)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -1273,9 +1330,7 @@ class BatchImportDialog(QDialog):
         dsn, folder = self.ctx.dsn, self.folder
         pattern, cls = self.pattern.text().strip(), self.classification.currentData()
         self._sig = sig = _Signals()
-        sig.progress.connect(
-            lambda d, t: (self.progress.setRange(0, max(1, t)), self.progress.setValue(d))
-        )
+        sig.progress.connect(lambda d, t: _show_progress(self.progress, d, t))
 
         def work() -> str:
             return run_batch_import(dsn, folder, pattern, cls, sig.progress.emit)
@@ -1328,15 +1383,16 @@ def run_batch_import(
                     },
                     [{"parcel_id": parcel_id}],
                 )
-                stored.append((parsed.path.name, doc, res.deduplicated))
+                stored.append((parsed.path.name, doc, res.deduplicated, res.info.byte_size))
             except Exception as exc:  # one bad file does not stop the folder
                 failed.append((parsed.path.name, str(exc)))
             if progress:
                 progress(n, len(plan.matched))
     lines = [f"Đã nhập {len(stored)}/{len(files)} tệp."]
-    for name, doc, dedup in stored:
+    for name, doc, dedup, size in stored:
         lines.append(
-            f"  ✓ {name} → hồ sơ {doc}" + (" (nội dung đã có, lưu một lần)" if dedup else "")
+            f"  ✓ {name} ({formats.size_text(size)}) → hồ sơ {doc}"
+            + (" (nội dung đã có, lưu một lần)" if dedup else "")
         )
     sections = [
         ("Tên tệp không theo mẫu", [p.name for p in plan.bad_name]),
