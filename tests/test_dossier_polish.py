@@ -277,3 +277,79 @@ def test_record_output_denied_for_restricted_without_the_right(demo_db, person_f
         "SELECT count(*) FROM audit.log WHERE target = %s AND action IN ('EXPORT', 'PRINT')",
         (f"doc.document:{doc}",),
     ) == [(0,)]
+
+
+# --- what a clerk sees ----------------------------------------------------------------------
+def test_sizes_in_vietnamese_number_format():
+    from app.dossier.formats import size_text
+
+    assert size_text(512) == "512 byte"
+    assert size_text(97_587) == "95,3 KB"
+    assert size_text(1_264_128) == "1.234,5 KB"
+    assert size_text(4_823_449) == "4.710,4 KB"
+    assert size_text(2 << 30) == "2.048,0 MB"
+    assert size_text(1_264_128, "en") == "1,234.5 KB"
+
+
+def test_viewer_layout_labels_and_sizes(qtbot, tmp_path):
+    """Off-screen: every toolbar label fits its button, the strip sits against the page
+    (no empty band), thumbnails are labelled «Trang n», the status gives the size."""
+    from PySide6.QtWidgets import QPushButton, QToolButton
+
+    from plugins.dossier.views import T_PRINT, DossierViewer
+
+    v = DossierViewer("vi", cache=None)
+    qtbot.addWidget(v)
+    v.resize(1100, 700)
+    v.show()
+    data = samples.tiff_g4(3)
+    v.info = {}
+    v.show_bytes(data, "giấy chứng nhận.tif")
+    v.info["byte_size"] = len(data)
+    qtbot.waitUntil(lambda: v.thumbs.count() == 3, timeout=5000)
+    qtbot.waitUntil(lambda: v._shown_generation == v._generation, timeout=5000)
+    assert [v.thumbs.item(i).text() for i in range(3)] == ["Trang 1", "Trang 2", "Trang 3"]
+    for b in v.findChildren(QToolButton):
+        assert b.fontMetrics().horizontalAdvance(b.text()) <= b.width(), b.text()
+    strip = v.thumbs.geometry()
+    assert 0 <= v.view.geometry().left() - strip.right() <= 12
+    img = v.grab().toImage()
+    # 20 px right of the strip is the page view (paper or its dark grey), not the window's
+    # grey band the splitter used to leave there.
+    window_grey = v.palette().window().color().rgb()
+    y = strip.top() + strip.height() // 2
+    assert img.pixelColor(strip.right() + 20, y).rgb() != window_grey
+    v._update_status()
+    from app.dossier.formats import size_text
+
+    assert v.status.text().startswith(f"Trang 1/3 · giấy chứng nhận.tif · {size_text(len(data))}")
+    rng = v.range_dialog(T_PRINT)
+    qtbot.addWidget(rng)
+    rng.show()
+    labels = {b.text() for b in rng.findChildren(QPushButton)}
+    assert labels == {"Đồng ý", "Hủy"} and rng.textValue() == "1-3"
+    v._on_progress(1_264_128, 4_823_449)
+    assert v.status.text() == "Đang tải hồ sơ… 1.234,5 KB / 4.710,4 KB"
+    v.release()
+
+
+def test_attach_and_import_dialog_texts(qtbot, tmp_path):
+    from PySide6.QtWidgets import QPushButton
+
+    from plugins.dossier.views import AttachDialog, BatchImportDialog
+
+    ctx = _Ctx("host=127.0.0.1 port=1 dbname=x")
+    a = AttachDialog(ctx, {"parcel_id": 7})
+    qtbot.addWidget(a)
+    f1 = samples.write(tmp_path / "Giấy chứng nhận.tif", b"II*\x00" + b"\x00" * 97_583)
+    f2 = samples.write(tmp_path / "hợp đồng.pdf", b"%PDF-" + b"\x00" * 1_264_123)
+    a.set_files([str(f1), str(f2)])
+    assert a.file_label.text() == "Giấy chứng nhận.tif (95,3 KB)\nhợp đồng.pdf (1.234,5 KB)"
+    assert a.progress.isHidden()  # no empty bar before an upload
+    b = BatchImportDialog(ctx)
+    qtbot.addWidget(b)
+    texts = {btn.text() for btn in b.findChildren(QPushButton)}
+    assert {"Nhập", "Đóng"} <= texts and "Close" not in texts
+    assert "<sheet>: số tờ" in b.findChild(type(a.file_label), "patternHint").text()
+    assert b.progress.isHidden()
+    ctx.runner.shutdown()

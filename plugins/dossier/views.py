@@ -58,6 +58,8 @@ T_LOADING = Text("Đang tải hồ sơ… {done} / {total}", "Loading… {done} 
 T_READY = Text("Trang {page}/{pages} · {name}", "Page {page}/{pages} · {name}")
 T_PAGE = Text("Trang {page}", "Page {page}")
 T_CLOSE = Text("Đóng", "Close")
+T_OK = Text("Đồng ý", "OK")
+T_CANCEL_Q = Text("Hủy", "Cancel")
 T_PATTERN_HINT = Text(
     "<commune>: mã xã (5 chữ số) · <sheet>: số tờ · <parcel>: số thửa · <type>: loại hồ sơ "
     "(GCN, DDK, HD, BV, QD, TL, KHAC) · <number>: số hiệu · <any>: phần bỏ qua",
@@ -771,14 +773,25 @@ class DossierViewer(QWidget):
                 self.t(refusal).format(error=reason.strip() or type(exc).__name__)
             ) from exc
 
-    def _ask_range(self) -> list[int] | None:
+    def range_dialog(self, title: Text) -> QInputDialog:
+        """The page-range question, with Vietnamese buttons (no Qt translation is loaded,
+        so the static QInputDialog.getText would say OK / Cancel)."""
+        dlg = QInputDialog(self)
+        dlg.setObjectName("pageRange")
+        dlg.setWindowTitle(self.t(title))
+        dlg.setLabelText(self.t(T_RANGE))
+        dlg.setTextValue(f"1-{self.doc.page_count if self.doc else 1}")
+        dlg.setOkButtonText(self.t(T_OK))
+        dlg.setCancelButtonText(self.t(T_CANCEL_Q))
+        return dlg
+
+    def _ask_range(self, title: Text = T_EXPORT) -> list[int] | None:
         if self.doc is None:
             return None
-        text, ok = QInputDialog.getText(
-            self, self.t(T_EXPORT), self.t(T_RANGE), text=f"1-{self.doc.page_count}"
-        )
-        if not ok:
+        dlg = self.range_dialog(title)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
             return None
+        text = dlg.textValue()
         try:
             return parse_page_range(text, self.doc.page_count)
         except ValueError as exc:
@@ -804,7 +817,7 @@ class DossierViewer(QWidget):
     def print_dialog(self) -> None:
         from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 
-        pages = self._ask_range()
+        pages = self._ask_range(T_PRINT)
         if pages is None:
             return
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
@@ -1200,7 +1213,10 @@ class AttachDialog(QDialog):
 
     def _pick(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
-            self, self.ctx.text(T_FILES), "", "Scans (*.tif *.tiff *.pdf *.png *.jpg *.jpeg)"
+            self,
+            self.ctx.text(T_FILES),
+            "",
+            f"{self.ctx.text(T_SCANS)} (*.tif *.tiff *.pdf *.png *.jpg *.jpeg)",
         )
         self.set_files(files)
 
