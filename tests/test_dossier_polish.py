@@ -311,6 +311,11 @@ def test_viewer_layout_labels_and_sizes(qtbot, tmp_path):
     assert [v.thumbs.item(i).text() for i in range(3)] == ["Trang 1", "Trang 2", "Trang 3"]
     for b in v.findChildren(QToolButton):
         assert b.fontMetrics().horizontalAdvance(b.text()) <= b.width(), b.text()
+    tips = {b.objectName(): (b.text(), b.toolTip()) for b in v.findChildren(QToolButton)}
+    assert tips["prevPage"] == ("◀", "Trang trước") and tips["nextPage"] == ("▶", "Trang sau")
+    assert tips["rotateLeft"] == ("↺", "Xoay trái") and tips["export"][0] == "Xuất trang…"
+    # Beside the documents list (280 px) the window fits a 1366 px screen.
+    assert v.minimumSizeHint().width() + 300 <= 1366, v.minimumSizeHint().width()
     strip = v.thumbs.geometry()
     assert 0 <= v.view.geometry().left() - strip.right() <= 12
     img = v.grab().toImage()

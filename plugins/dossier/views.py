@@ -324,9 +324,18 @@ class DossierViewer(QWidget):
     def t(self, text: Text) -> str:
         return text.get(self.lang)
 
-    def _button(self, bar: QHBoxLayout, text: Text, slot: Callable[[], None], name: str):
+    def _button(
+        self,
+        bar: QHBoxLayout,
+        text: Text,
+        slot: Callable[[], None],
+        name: str,
+        symbol: str | None = None,
+    ):
+        """A toolbar button; ``symbol`` (an arrow) replaces the words on the button, which
+        stay in the tooltip: the toolbar then fits a 1366 px laptop screen beside the list."""
         b = QToolButton()
-        b.setText(self.t(text))
+        b.setText(symbol or self.t(text))
         b.setToolTip(self.t(text))
         b.setObjectName(name)
         b.clicked.connect(slot)
@@ -336,7 +345,7 @@ class DossierViewer(QWidget):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
-        self._button(bar, T_PREV, self.previous_page, "prevPage")
+        self._button(bar, T_PREV, self.previous_page, "prevPage", "◀")
         self.page_spin = QSpinBox()
         self.page_spin.setObjectName("pageSpin")
         self.page_spin.setRange(1, 1)
@@ -344,12 +353,12 @@ class DossierViewer(QWidget):
         bar.addWidget(self.page_spin)
         self.page_total = QLabel("/ 0")
         bar.addWidget(self.page_total)
-        self._button(bar, T_NEXT, self.next_page, "nextPage")
+        self._button(bar, T_NEXT, self.next_page, "nextPage", "▶")
         self._button(bar, T_FIT_W, self.fit_width, "fitWidth")
         self._button(bar, T_FIT_P, self.fit_page, "fitPage")
         self._button(bar, T_ACTUAL, self.actual_size, "actualSize")
-        self._button(bar, T_ROT_L, lambda: self.rotate(False), "rotateLeft")
-        self._button(bar, T_ROT_R, lambda: self.rotate(True), "rotateRight")
+        self._button(bar, T_ROT_L, lambda: self.rotate(False), "rotateLeft", "↺")
+        self._button(bar, T_ROT_R, lambda: self.rotate(True), "rotateRight", "↻")
         bar.addWidget(QLabel(self.t(T_BRIGHT)))
         self.brightness = QSlider(Qt.Orientation.Horizontal)
         self.brightness.setObjectName("brightness")
@@ -357,7 +366,7 @@ class DossierViewer(QWidget):
         self.contrast.setObjectName("contrast")
         for s in (self.brightness, self.contrast):
             s.setRange(-100, 100)
-            s.setFixedWidth(90)
+            s.setFixedWidth(80)
             s.valueChanged.connect(self._levels_changed)
         bar.addWidget(self.brightness)
         bar.addWidget(QLabel(self.t(T_CONTRAST)))
