@@ -775,3 +775,31 @@ def test_a_draft_change_set_is_continued_after_a_restart(qtbot, qapp, demo_parce
         assert panel.tool_buttons["split"].isEnabled()
     finally:
         window.close()
+
+
+def test_an_active_tool_does_not_draw_the_drafts_a_second_time(qapp):
+    """Drafts are the overlay's alone: a tool paints only its own marks (here none)."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from app.edit.session import EditSession
+    from app.ui.edit_tools import SessionOverlay, SplitTool
+
+    session = EditSession()
+    overlay = SessionOverlay(session)
+    overlay.drafted[:] = [shapely.box(0, 0, 10, 10)]
+    tool = SplitTool(session)
+    tool.overlay = overlay
+    view = Viewport(5, 5, 0.1, 200, 200)
+
+    def painted(fn) -> int:
+        img = QImage(200, 200, QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(QColor(0, 0, 0, 0))
+        p = QPainter(img)
+        fn(p, view)
+        p.end()
+        return sum(
+            img.pixelColor(x, y).alpha() > 0 for x in range(0, 200, 4) for y in range(0, 200, 4)
+        )
+
+    assert painted(overlay) > 600  # the 10 × 10 m draft: a quarter of the 20 × 20 m view
+    assert painted(tool.paint) == 0
