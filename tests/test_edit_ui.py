@@ -739,6 +739,20 @@ def test_an_attribute_change_of_the_selected_parcel_is_drafted(
         show_area(qtbot, window, parcel)
         panel = open_change_set(qtbot, window, "thay_doi_thuoc_tinh", "Đổi địa chỉ")
         window.canvas.set_selection([demo_parcels.other])
+        # The corner table shows the store's coordinates to the millimetre, not the map's
+        # centimetre ones: the parcel is read at full precision in the background.
+        from app.edit.geometry import corner_table
+
+        want = [
+            (format_float(r.x_north, "vi", 3), format_float(r.y_east, "vi", 3))
+            for r in corner_table(demo_parcels.geoms[demo_parcels.other])
+        ]
+
+        def shown():
+            t = panel.corner_table
+            return [(t.item(r, 1).text(), t.item(r, 2).text()) for r in range(t.rowCount())]
+
+        qtbot.waitUntil(lambda: shown() == want, timeout=10_000)
 
         def fill() -> None:
             dialog = QApplication.activeModalWidget()

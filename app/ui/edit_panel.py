@@ -923,6 +923,24 @@ class EditPanel(QWidget):
                 hit = [i for i, v in enumerate(data.ids) if int(v) == pid]
                 if hit:
                     self.show_corners(data.geoms[hit[0]])
+            self._fetch_corners(pid)
+
+    def _fetch_corners(self, pid: int) -> None:
+        """The map sends centimetre coordinates; the table promises millimetres: the
+        parcel at full precision is read quietly (one round trip) and replaces them."""
+        session = getattr(self.ctx, "session", None)
+        if session is None:
+            return
+
+        def done(parcels: Any) -> None:
+            if pid in parcels:
+                self.session.add_parcels({pid: parcels[pid]})  # UI thread: snapper is ours
+                if list(self.canvas.selection) == [pid] and not isinstance(self.tool, VertexTool):
+                    self.show_corners(parcels[pid].geom)
+
+        self.ctx.run_in_background(
+            lambda: session.run(lambda conn: fetch_parcels(conn, ids=[pid])), done, lambda _e: None
+        )
 
     def _stack_changed(self) -> None:
         if isinstance(self.tool, VertexTool) and self.tool.target in self.session.stack.state:
