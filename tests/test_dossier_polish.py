@@ -157,6 +157,14 @@ def test_documents_window_supersedes_and_shows_the_chain(qtbot, demo_db, person_
         (frozen,),
     ) == [(new, 2, 3, "12/QĐ-UBND (bản 2)", [mutation, parcel])]
     w.reject()
+    # Opened on one document (the parcel panel's way): that document, its buttons.
+    one = DocumentsWindow(ctx, document_id=new)
+    qtbot.addWidget(one)
+    qtbot.waitUntil(lambda: one.viewer.doc is not None, timeout=10000)
+    assert one.list.count() == 1 and one.current()["id"] == new
+    assert one.supersede_button.isEnabled() and one.replace_button.isHidden()
+    assert one.viewer.doc.page_count == 3
+    one.reject()
     ctx.runner.shutdown()
 
 
