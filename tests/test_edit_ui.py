@@ -817,3 +817,27 @@ def test_an_active_tool_does_not_draw_the_drafts_a_second_time(qapp):
 
     assert painted(overlay) > 600  # the 10 × 10 m draft: a quarter of the 20 × 20 m view
     assert painted(tool.paint) == 0
+
+
+def test_the_map_toolbar_follows_and_ends_an_editing_tool(qtbot, qapp, demo_parcels, people):
+    """While an editing tool has the map no navigation tool is shown checked; choosing
+    one (Select) ends the editing tool, and the editor panel follows."""
+    parcel = demo_parcels.geoms[demo_parcels.other]
+    window = open_window(qtbot, qapp, people.viewer.dsn)
+    try:
+        show_area(qtbot, window, parcel)
+        nav = [window.map_actions[f"map.{t}"] for t in ("pan", "identify", "select", "zoom")]
+        assert [a.isChecked() for a in nav] == [True, False, False, False]
+        window.plugin_actions["cadastral.measure_distance"].trigger()
+        panel, canvas = window.edit_panel, window.canvas
+        assert canvas.map_tool is not None and panel.tool is canvas.map_tool
+        assert not any(a.isChecked() for a in nav)
+        window.map_actions["map.select"].trigger()
+        assert canvas.map_tool is None and panel.tool is None and canvas.tool == "select"
+        assert [a.isChecked() for a in nav] == [False, False, True, False]
+        # The select tool now works on the map: a click inside the parcel selects it.
+        c = parcel.representative_point()
+        click_map(canvas, c.x, c.y)
+        qtbot.waitUntil(lambda: len(canvas.selection) == 1, timeout=5_000)
+    finally:
+        window.close()

@@ -172,6 +172,7 @@ class EditPanel(QWidget):
         self._fetch_timer.timeout.connect(self._fetch_view_parcels)
         canvas.rendered.connect(lambda _t: self._fetch_timer.start())
         canvas.selectionChanged.connect(self._selection_changed)
+        canvas.mapToolChanged.connect(self._canvas_tool_changed)
         self._update_enabled()
         if getattr(ctx, "session", None) is not None:
             self.load_drafts()
@@ -413,6 +414,12 @@ class EditPanel(QWidget):
             self.canvas.set_map_tool(tool)
             self.canvas.setFocus()
             self._fetch_view_parcels()
+
+    def _canvas_tool_changed(self, tool: object) -> None:
+        # Pan, select … chosen on the map toolbar ended our tool: follow.
+        if tool is None and self.tool is not None:
+            self._install(None)
+            self._update_enabled()
 
     def _snap_changed(self, value: int) -> None:
         if self.tool is not None:

@@ -305,6 +305,8 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.map_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
+        # None checked while an editing tool (a plugin's MapTool) has the canvas.
+        group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
         tools = (
             ("pan", translate("MainWindow", "Pan"), "P"),
             ("identify", translate("MainWindow", "Identify"), "I"),
@@ -318,6 +320,7 @@ class MainWindow(QMainWindow):
             qa.setCheckable(True)
             qa.setChecked(tool == "pan")
             group.addAction(qa)
+        self.canvas.mapToolChanged.connect(self._show_navigation_tool)
         bar.addSeparator()
         self._map_action(
             bar,
@@ -437,6 +440,12 @@ class MainWindow(QMainWindow):
         else:
             detail = change.error or translate("MainWindow", "The link to the server dropped")
         self._set_connected(False, detail)
+
+    def _show_navigation_tool(self, map_tool: object) -> None:
+        for name in ("pan", "identify", "select", "zoom"):
+            self.map_actions[f"map.{name}"].setChecked(
+                map_tool is None and self.canvas.tool == name
+            )
 
     def _map_connection(self, online: bool) -> None:
         if not online:

@@ -201,6 +201,7 @@ class MapCanvas(QWidget):
     rendered = Signal(dict)  # timings of a finished image
     connectionChanged = Signal(bool)
     toolChanged = Signal(str)
+    mapToolChanged = Signal(object)  # the MapTool installed, or None
     layerExtentShown = Signal(str)  # zoom to layer done
 
     def __init__(
@@ -275,6 +276,11 @@ class MapCanvas(QWidget):
         if tool not in TOOLS:
             raise ValueError(tool)
         self.tool = tool
+        if self.map_tool is not None:  # choosing pan, select … ends an editing tool
+            previous, self.map_tool = self.map_tool, None
+            previous.deactivate()
+            self.mapToolChanged.emit(None)
+            self.update()
         cursor = {
             "pan": Qt.CursorShape.OpenHandCursor,
             "identify": Qt.CursorShape.WhatsThisCursor,
@@ -294,6 +300,7 @@ class MapCanvas(QWidget):
             self.setCursor(tool.cursor)
         else:
             self.set_tool(self.tool)
+        self.mapToolChanged.emit(tool)
         self.update()
 
     def set_view(self, view: Viewport, record: bool = True) -> None:
