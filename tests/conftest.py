@@ -20,6 +20,7 @@ import pytest
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 from app.config import is_root
+from app.session import Session
 from app.store.local import LocalStore
 
 
@@ -282,3 +283,61 @@ def api_accounts() -> Iterator[AccountTracker]:
     yield tracker
     for db_dsn, role in reversed(tracker.made):
         drop_person_role(db_dsn, role)
+
+
+# --- an administrator's verified session over the demo province (tests/test_admin_*.py) --
+def new_id() -> str:
+    """A fresh 12-digit personal identity number."""
+    return f"{uuid.uuid4().int % 10**12:012d}"
+
+
+def verified_session(db_dsn: str, admin: Administrator) -> Session:
+    """The administrator's own session with the second factor verified, as the app does
+    (Session.verify_totp, what the TOTP dialog calls)."""
+    from app.security import totp
+
+    with psycopg.connect(db_dsn, autocommit=True) as owner:  # each TOTP step is accepted once
+        owner.execute(
+            "UPDATE sys.account SET totp_last_step = NULL WHERE role_name = %s", (admin.role,)
+        )
+    session = Session(psycopg.conninfo.conninfo_to_dict(admin.dsn)).open()
+    assert session.verify_totp(totp.totp(admin.totp_secret))
+    return session
+
+
+@dataclass
+class AdminEnv:
+    """A module's administrator, their verified session, the roles made, two communes."""
+
+    db: str
+    admin: Administrator
+    session: Session
+    tracker: AccountTracker
+    communes: list[int]
+
+    def run(self, fn, *args, **kw):
+        return self.session.run(lambda conn: fn(conn, *args, **kw))
+
+
+@contextlib.contextmanager
+def admin_env(
+    db_dsn: str, *, with_parcels: bool = True, descending: bool = False
+) -> Iterator[AdminEnv]:
+    """A fresh administrator with a verified session and two current communes (by code,
+    optionally only communes holding parcels); every role made is dropped after."""
+    tracker = AccountTracker()
+    admin = tracker.administrator(db_dsn)
+    session = verified_session(db_dsn, admin)
+    holding = " AND EXISTS (SELECT 1 FROM cad.parcel p WHERE p.commune_id = u.id)"
+    sql = (
+        "SELECT u.id FROM ref.admin_unit u WHERE u.level = 'commune' AND u.valid_to IS NULL"
+        f"{holding if with_parcels else ''} ORDER BY u.code{' DESC' if descending else ''} LIMIT 2"
+    )
+    with psycopg.connect(db_dsn) as conn:
+        communes = [r[0] for r in conn.execute(sql)]
+    try:
+        yield AdminEnv(db_dsn, admin, session, tracker, communes)
+    finally:
+        session.close()
+        for db, role in reversed(tracker.made):
+            drop_person_role(db, role)

@@ -8,69 +8,23 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import psycopg
 import pytest
-from conftest import AccountTracker, Administrator, drop_person_role
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from conftest import AdminEnv as Env
+from conftest import admin_env, new_id
+from psycopg.conninfo import make_conninfo
 
 from app.admin import api, export, forms
-from app.security import totp
-from app.session import Session
 
 pytestmark = pytest.mark.store
 
 
-@dataclass
-class Env:
-    db: str
-    admin: Administrator
-    session: Session
-    tracker: AccountTracker
-    communes: list[int]  # two communes holding parcels
-
-    def run(self, fn, *args, **kw):
-        return self.session.run(lambda conn: fn(conn, *args, **kw))
-
-
-def verified_session(db: str, admin: Administrator) -> Session:
-    """The administrator's own session with the second factor verified, as the app does."""
-    with psycopg.connect(db, autocommit=True) as owner:  # each TOTP step is accepted once
-        owner.execute(
-            "UPDATE sys.account SET totp_last_step = NULL WHERE role_name = %s", (admin.role,)
-        )
-    session = Session(conninfo_to_dict(admin.dsn)).open()
-    assert session.verify_totp(totp.totp(admin.totp_secret))
-    return session
-
-
 @pytest.fixture(scope="module")
 def env(demo_db: str) -> Iterator[Env]:
-    tracker = AccountTracker()
-    admin = tracker.administrator(demo_db)
-    session = verified_session(demo_db, admin)
-    with psycopg.connect(demo_db) as conn:
-        communes = [
-            r[0]
-            for r in conn.execute(
-                "SELECT u.id FROM ref.admin_unit u WHERE u.level = 'commune' AND u.valid_to IS "
-                "NULL AND EXISTS (SELECT 1 FROM cad.parcel p WHERE p.commune_id = u.id) "
-                "ORDER BY u.code LIMIT 2"
-            )
-        ]
-    try:
-        yield Env(demo_db, admin, session, tracker, communes)
-    finally:
-        session.close()
-        for db, role in reversed(tracker.made):
-            drop_person_role(db, role)
-
-
-def new_id() -> str:
-    return f"{uuid.uuid4().int % 10**12:012d}"
+    with admin_env(demo_db) as e:
+        yield e
 
 
 def make_draft(env: Env, **kw) -> api.AccountDraft:

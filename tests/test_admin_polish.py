@@ -9,18 +9,16 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import psycopg
 import pytest
-from conftest import AccountTracker, Administrator, drop_person_role
-from psycopg.conninfo import conninfo_to_dict
+from conftest import AdminEnv as Env
+from conftest import admin_env, new_id
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from app.admin import api, export, forms
 from app.plugin import PluginRegistry
-from app.security import totp
 from app.security.agent import Agent
 from app.session import Session
 from app.ui.context import UiContext
@@ -31,45 +29,10 @@ pytestmark = pytest.mark.store
 ENGLISH_STATES = re.compile(r"\b(active|locked|disabled|expired)\b")
 
 
-@dataclass
-class Env:
-    db: str
-    admin: Administrator
-    session: Session
-    tracker: AccountTracker
-    communes: list[int]
-
-    def run(self, fn, *args, **kw):
-        return self.session.run(lambda conn: fn(conn, *args, **kw))
-
-
 @pytest.fixture(scope="module")
 def env(demo_db: str) -> Iterator[Env]:
-    tracker = AccountTracker()
-    admin = tracker.administrator(demo_db)
-    with psycopg.connect(demo_db, autocommit=True) as owner:  # each TOTP step is accepted once
-        owner.execute(
-            "UPDATE sys.account SET totp_last_step = NULL WHERE role_name = %s", (admin.role,)
-        )
-        communes = [
-            r[0]
-            for r in owner.execute(
-                "SELECT u.id FROM ref.admin_unit u WHERE u.level = 'commune' AND u.valid_to IS "
-                "NULL ORDER BY u.code LIMIT 2"
-            )
-        ]
-    session = Session(conninfo_to_dict(admin.dsn)).open()
-    assert session.verify_totp(totp.totp(admin.totp_secret))
-    try:
-        yield Env(demo_db, admin, session, tracker, communes)
-    finally:
-        session.close()
-        for db, role in reversed(tracker.made):
-            drop_person_role(db, role)
-
-
-def new_id() -> str:
-    return f"{uuid.uuid4().int % 10**12:012d}"
+    with admin_env(demo_db, with_parcels=False) as e:
+        yield e
 
 
 def create(env: Env, **kw) -> api.AccountDraft:

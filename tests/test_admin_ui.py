@@ -10,13 +10,12 @@ the audit viewer's rows. Bad input is refused with a message and creates nothing
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import psycopg
 import pytest
-from conftest import AccountTracker, Administrator, drop_person_role
+from conftest import AdminEnv as Env
+from conftest import admin_env, new_id
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.admin import api, forms
 from app.plugin import EnableState, PluginRegistry
-from app.security import totp
 from app.session import Session, client_rights
 from app.ui.context import UiContext
 from app.ui.tasks import TaskRunner
@@ -38,58 +36,16 @@ NEW_PASSWORD = "Mai-Dat-Dai-2026!"
 EVERYWHERE = (-1e7, -1e7, 1e7, 1e7)
 
 
-@dataclass
-class Env:
-    db: str
-    admin: Administrator
-    session: Session
-    tracker: AccountTracker
-    communes: list[int]
-
-    def run(self, fn, *args):
-        return self.session.run(lambda conn: fn(conn, *args))
-
-
-def verified_session(db: str, admin: Administrator) -> Session:
-    with psycopg.connect(db, autocommit=True) as owner:  # each TOTP step is accepted once
-        owner.execute(
-            "UPDATE sys.account SET totp_last_step = NULL WHERE role_name = %s", (admin.role,)
-        )
-    session = Session(conninfo_to_dict(admin.dsn)).open()
-    assert session.verify_totp(totp.totp(admin.totp_secret))
-    return session
-
-
 @pytest.fixture(scope="module")
 def env(demo_db: str) -> Iterator[Env]:
-    tracker = AccountTracker()
-    admin = tracker.administrator(demo_db)
-    session = verified_session(demo_db, admin)
-    with psycopg.connect(demo_db) as conn:
-        communes = [
-            r[0]
-            for r in conn.execute(
-                "SELECT u.id FROM ref.admin_unit u WHERE u.level = 'commune' AND u.valid_to IS "
-                "NULL AND EXISTS (SELECT 1 FROM cad.parcel p WHERE p.commune_id = u.id) "
-                "ORDER BY u.code DESC LIMIT 2"
-            )
-        ]
-    try:
-        yield Env(demo_db, admin, session, tracker, communes)
-    finally:
-        session.close()
-        for db, role in reversed(tracker.made):
-            drop_person_role(db, role)
+    with admin_env(demo_db, descending=True) as e:
+        yield e
 
 
 def make_ctx(qtbot, session: Session) -> UiContext:
     window = QWidget()
     qtbot.addWidget(window)
     return UiContext(session, "vi", PluginRegistry(), window, TaskRunner(window))
-
-
-def new_id() -> str:
-    return f"{uuid.uuid4().int % 10**12:012d}"
 
 
 def owner_count(db: str, sql: str, params=()) -> int:
