@@ -39,8 +39,7 @@ from plugins.admin.views_common import (
     export_model,
     fmt_date,
     fmt_time,
-    gate,
-    refuse,
+    open_gated,
     show_status,
 )
 from plugins.admin.views_rights import RightsEditor, show_rights_editor
@@ -976,12 +975,4 @@ class AccountsWindow(QDialog):
 
 def show_accounts(ctx: AppContext) -> AccountsWindow | None:
     """Menu handler: Quản trị → Tài khoản người dùng."""
-    why = gate(ctx)
-    if why:
-        refuse(ctx, why)
-        return None
-    window = AccountsWindow(ctx, ctx.window)
-    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    window.show()
-    window.load()
-    return window
+    return open_gated(ctx, lambda: AccountsWindow(ctx, ctx.window), AccountsWindow.load)

@@ -39,8 +39,7 @@ from plugins.admin.views_common import (
     RowsModel,
     call,
     export_model,
-    gate,
-    refuse,
+    open_gated,
     show_status,
 )
 
@@ -375,12 +374,4 @@ class AuditViewer(QDialog):
 
 def show_audit_viewer(ctx: AppContext) -> AuditViewer | None:
     """Menu handler: Quản trị → Nhật ký hệ thống."""
-    why = gate(ctx)
-    if why:
-        refuse(ctx, why)
-        return None
-    viewer = AuditViewer(ctx, ctx.window)
-    viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    viewer.show()
-    viewer.load()
-    return viewer
+    return open_gated(ctx, lambda: AuditViewer(ctx, ctx.window), AuditViewer.load)

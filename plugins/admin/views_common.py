@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QWidget
@@ -65,6 +65,24 @@ def refuse(ctx: AppContext, message: str) -> QMessageBox:
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
+
+
+W = TypeVar("W", bound=QWidget)
+
+
+def open_gated(ctx: AppContext, make: Callable[[], W], start: Callable[[W], None]) -> W | None:
+    """Open an administration window the menu handlers' way: refuse with the gate's reason
+    (nothing is built), else build it, delete it on close, show it and ``start`` its first
+    read."""
+    why = gate(ctx)
+    if why:
+        refuse(ctx, why)
+        return None
+    window = make()
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    window.show()
+    start(window)
+    return window
 
 
 def call(

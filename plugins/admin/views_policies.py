@@ -4,7 +4,7 @@ a policy within the regulation's bounds, never loosen it beyond them)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,8 +22,7 @@ from plugins.admin.views_common import (
     T_CLOSE,
     T_LOADING,
     call,
-    gate,
-    refuse,
+    open_gated,
     show_status,
 )
 
@@ -182,12 +181,4 @@ class PoliciesDialog(QDialog):
 
 def show_policies(ctx: AppContext) -> PoliciesDialog | None:
     """Menu handler: Quản trị → Chính sách mật khẩu và khóa tài khoản."""
-    why = gate(ctx)
-    if why:
-        refuse(ctx, why)
-        return None
-    dialog = PoliciesDialog(ctx, ctx.window)
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.show()
-    dialog.load()
-    return dialog
+    return open_gated(ctx, lambda: PoliciesDialog(ctx, ctx.window), PoliciesDialog.load)

@@ -31,8 +31,7 @@ from plugins.admin.views_common import (
     RowsModel,
     call,
     export_model,
-    gate,
-    refuse,
+    open_gated,
     show_status,
 )
 
@@ -234,12 +233,4 @@ class ReportsDialog(QDialog):
 
 def show_reports(ctx: AppContext) -> ReportsDialog | None:
     """Menu handler: Quản trị → Báo cáo tài khoản và truy cập."""
-    why = gate(ctx)
-    if why:
-        refuse(ctx, why)
-        return None
-    dialog = ReportsDialog(ctx, ctx.window)
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.show()
-    dialog.run()
-    return dialog
+    return open_gated(ctx, lambda: ReportsDialog(ctx, ctx.window), ReportsDialog.run)

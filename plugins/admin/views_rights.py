@@ -27,8 +27,7 @@ from plugins.admin.views_common import (
     INFO_STYLE,
     OK_STYLE,
     call,
-    gate,
-    refuse,
+    open_gated,
     show_status,
 )
 
@@ -339,12 +338,4 @@ class RightsDialog(QDialog):
 
 def show_rights_editor(ctx: AppContext, role: str | None = None) -> QDialog | None:
     """Menu handler: Quản trị → Phân quyền theo phân hệ và địa bàn."""
-    why = gate(ctx)
-    if why:
-        refuse(ctx, why)
-        return None
-    dialog = RightsDialog(ctx, role, ctx.window)
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.show()
-    dialog.load()
-    return dialog
+    return open_gated(ctx, lambda: RightsDialog(ctx, role, ctx.window), RightsDialog.load)
