@@ -16,7 +16,6 @@ import psycopg
 import shapely
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSpinBox,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -62,6 +60,7 @@ from app.ui.edit_tools import (
     format_length,
 )
 from app.ui.i18n import format_float, translate
+from app.ui.tables import read_only_table
 
 #: Neighbours for snapping are fetched for views up to this many m² (≈ 1.5 × 1.5 km).
 SNAP_FETCH_MAX_M2 = 2.5e6
@@ -289,18 +288,15 @@ class EditPanel(QWidget):
 
         self.corner_title = QLabel(translate("EditPanel", "Corner coordinates"))
         layout.addWidget(self.corner_title)
-        self.corner_table = QTableWidget(0, 4)
-        self.corner_table.setObjectName("cornerTable")
-        self.corner_table.setHorizontalHeaderLabels(
+        self.corner_table = read_only_table(
             [
                 translate("EditPanel", "Point"),
                 translate("EditPanel", "X (m)"),
                 translate("EditPanel", "Y (m)"),
                 translate("EditPanel", "Edge (m)"),
-            ]
+            ],
+            "cornerTable",
         )
-        self.corner_table.verticalHeader().setVisible(False)
-        self.corner_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.corner_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)

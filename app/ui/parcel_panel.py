@@ -42,6 +42,7 @@ from app.store.parcel_details import (
     reveal_personal_id,
 )
 from app.ui.i18n import translate
+from app.ui.tables import read_only_table
 from app.ui.tasks import TaskRunner
 
 RIGHT_KINDS = {
@@ -80,14 +81,10 @@ RESTRICTIONS = {
 
 
 def _table(headers: list[str], name: str) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setObjectName(name)
-    t.setHorizontalHeaderLabels(headers)
-    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    t = read_only_table(headers, name)
     t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     t.horizontalHeader().setStretchLastSection(True)
-    t.verticalHeader().hide()
     return t
 
 

@@ -17,7 +17,6 @@ import shapely
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QHBoxLayout,
     QHeaderView,
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -38,6 +36,7 @@ from app.map.viewport import Viewport
 from app.ui.edit_panel import error_text
 from app.ui.edit_tools import _pen, format_area, geometry_path
 from app.ui.i18n import translate
+from app.ui.tables import read_only_table
 
 OLD_COLOUR = QColor("#c62828")
 NEW_COLOUR = QColor("#1565c0")
@@ -173,18 +172,15 @@ class ReviewDialog(QDialog):
         legend.setStyleSheet("color: #555555;")
         rv.addWidget(legend)
         rv.addWidget(QLabel(translate("ReviewDialog", "Differences")))
-        self.diff = QTableWidget(0, 4)
-        self.diff.setObjectName("reviewDiff")
-        self.diff.setHorizontalHeaderLabels(
+        self.diff = read_only_table(
             [
                 translate("ReviewDialog", "Parcel"),
                 translate("ReviewDialog", "Field"),
                 translate("ReviewDialog", "Before"),
                 translate("ReviewDialog", "After"),
-            ]
+            ],
+            "reviewDiff",
         )
-        self.diff.verticalHeader().setVisible(False)
-        self.diff.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.diff.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.diff.setMinimumHeight(self.diff.verticalHeader().defaultSectionSize() * 4 + 30)
         rv.addWidget(self.diff, 1)
