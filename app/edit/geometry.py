@@ -697,20 +697,19 @@ class UndoStack:
         return bool(self._undone)
 
     def undo(self) -> Edit | None:
-        if not self._done:
-            return None
-        edit = self._done.pop()
-        self._apply(edit.before)
-        self._undone.append(edit)
-        self._changed()
-        return edit
+        return self._step(self._done, self._undone, forward=False)
 
     def redo(self) -> Edit | None:
-        if not self._undone:
+        return self._step(self._undone, self._done, forward=True)
+
+    def _step(self, source: list[Edit], target: list[Edit], *, forward: bool) -> Edit | None:
+        """Move the latest edit from one stack to the other, restoring the state it left
+        (redo, ``forward``) or found (undo)."""
+        if not source:
             return None
-        edit = self._undone.pop()
-        self._apply(edit.after)
-        self._done.append(edit)
+        edit = source.pop()
+        self._apply(edit.after if forward else edit.before)
+        target.append(edit)
         self._changed()
         return edit
 
