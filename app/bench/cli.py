@@ -111,6 +111,11 @@ def register(subparsers) -> None:
     net_cli.register(subparsers)
 
 
+def _progress(msg: str) -> None:
+    """The benchmarks' progress lines, indented under the command and shown at once."""
+    print(f"  {msg}", flush=True)
+
+
 def run_rls(args: argparse.Namespace) -> int:
     from app.bench.rls import format_report, run_rls_bench
 
@@ -119,7 +124,7 @@ def run_rls(args: argparse.Namespace) -> int:
         runs=max(1, args.runs),
         window_parcels=args.parcels,
         explain=args.explain,
-        progress=lambda msg: print(f"  {msg}", flush=True),
+        progress=_progress,
     )
     print(format_report(report))
     return 0
@@ -135,7 +140,7 @@ def run_map(args: argparse.Namespace) -> int:
         mbit=args.mbit or None,
         viewport_parcels=args.parcels,
         overview_parcels=args.overview,
-        progress=lambda msg: print(f"  {msg}", flush=True),
+        progress=_progress,
     )
     print(format_table(report))
     return 0
@@ -148,7 +153,7 @@ def run_search(args: argparse.Namespace) -> int:
     total, cases = run_search_bench(
         resolve_dsn(args.dsn, args.store_dir),
         runs=runs,
-        progress=lambda msg: print(f"  {msg}", flush=True),
+        progress=_progress,
     )
     print(format_table(total, runs, cases))
     return 0
@@ -167,7 +172,7 @@ def run_edit(args: argparse.Namespace) -> int:
         resolve_dsn(args.dsn, args.store_dir),
         runs=max(1, args.runs),
         rtt_ms=args.rtt_ms,
-        progress=lambda msg: print(f"  {msg}", flush=True),
+        progress=_progress,
     )
     print(format_table(report))
     return 0
@@ -181,7 +186,7 @@ def run_admin(args: argparse.Namespace) -> int:
         runs=max(1, args.runs),
         accounts=args.accounts,
         entries=args.entries,
-        progress=lambda msg: print(f"  {msg}", flush=True),
+        progress=_progress,
     )
     print(format_table(cases, max(1, args.runs), args.accounts, args.entries))
     return 0
