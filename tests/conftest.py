@@ -341,3 +341,23 @@ def admin_env(
         session.close()
         for db, role in reversed(tracker.made):
             drop_person_role(db, role)
+
+
+# --- the AppContext the dossier plugin's handlers get (tests/test_dossier_*.py) ---------
+class DossierCtx:
+    """The AppContext the plugin's handlers get, with a real task runner."""
+
+    def __init__(self, dsn: str) -> None:
+        from app.ui.tasks import TaskRunner
+
+        self.dsn = dsn
+        self.lang = "vi"
+        self.window = None
+        self.registry = None
+        self.runner = TaskRunner()
+
+    def text(self, t) -> str:
+        return t.get(self.lang)
+
+    def run_in_background(self, fn, on_done, on_error=None) -> None:
+        self.runner.submit(fn, on_done, on_error)

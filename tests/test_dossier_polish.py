@@ -8,6 +8,7 @@ import json
 
 import psycopg
 import pytest
+from conftest import DossierCtx
 
 from app.dossier import samples
 from app.dossier.formats import DossierFileError
@@ -15,25 +16,6 @@ from app.dossier.store import DossierStore
 from app.dossier.versions import chain_text, version_chain, vn_date
 
 pytestmark = pytest.mark.store
-
-
-class _Ctx:
-    """The AppContext the plugin's handlers get, with a real task runner."""
-
-    def __init__(self, dsn: str) -> None:
-        from app.ui.tasks import TaskRunner
-
-        self.dsn = dsn
-        self.lang = "vi"
-        self.window = None
-        self.registry = None
-        self.runner = TaskRunner()
-
-    def text(self, t) -> str:
-        return t.get(self.lang)
-
-    def run_in_background(self, fn, on_done, on_error=None) -> None:
-        self.runner.submit(fn, on_done, on_error)
 
 
 def owner_rows(dsn: str, sql: str, params: tuple = ()) -> list[tuple]:
@@ -104,7 +86,7 @@ def test_documents_window_supersedes_and_shows_the_chain(qtbot, demo_db, person_
             {"doc_type": "don_dang_ky", "number": "45/ĐK", "issued_on": "2023-01-10"},
             [{"parcel_id": parcel}],
         )
-    ctx = _Ctx(editor.dsn)
+    ctx = DossierCtx(editor.dsn)
     w = DocumentsWindow(ctx, parcel_id=parcel)
     qtbot.addWidget(w)
     w.show()
@@ -351,7 +333,7 @@ def test_attach_and_import_dialog_texts(qtbot, tmp_path):
 
     from plugins.dossier.views import AttachDialog, BatchImportDialog
 
-    ctx = _Ctx("host=127.0.0.1 port=1 dbname=x")
+    ctx = DossierCtx("host=127.0.0.1 port=1 dbname=x")
     a = AttachDialog(ctx, {"parcel_id": 7})
     qtbot.addWidget(a)
     f1 = samples.write(tmp_path / "Giấy chứng nhận.tif", b"II*\x00" + b"\x00" * 97_583)

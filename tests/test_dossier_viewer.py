@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import DossierCtx
 
 from app.dossier import samples
 from app.dossier.formats import open_document
@@ -241,25 +242,6 @@ def test_import_naming_plan(tmp_path):
         compile_pattern("<sheet>_<parcel>")
 
 
-class _Ctx:
-    """The AppContext the plugin's handlers get, with a real task runner."""
-
-    def __init__(self, dsn: str) -> None:
-        from app.ui.tasks import TaskRunner
-
-        self.dsn = dsn
-        self.lang = "vi"
-        self.window = None
-        self.registry = None
-        self.runner = TaskRunner()
-
-    def text(self, t) -> str:
-        return t.get(self.lang)
-
-    def run_in_background(self, fn, on_done, on_error=None) -> None:
-        self.runner.submit(fn, on_done, on_error)
-
-
 @pytest.mark.store
 def test_attach_dialog_and_documents_window(qtbot, demo_db, person_factory, tmp_path):
     from plugins.dossier.views import AttachDialog, DocumentsWindow
@@ -270,7 +252,7 @@ def test_attach_dialog_and_documents_window(qtbot, demo_db, person_factory, tmp_
             "ORDER BY id DESC LIMIT 1"
         ).fetchone()
     editor = person_factory(demo_db, rights={"dossier": ["editor"]}, communes=[commune])
-    ctx = _Ctx(editor.dsn)
+    ctx = DossierCtx(editor.dsn)
     d = AttachDialog(ctx, {"parcel_id": parcel})
     qtbot.addWidget(d)
     files = [samples.write(tmp_path / "Hợp đồng chuyển nhượng.pdf", samples.pdf(2)),
