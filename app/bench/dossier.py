@@ -28,9 +28,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from app.bench.rls import _one
+from app.bench.rls import _one, owner_and_proxy
 from app.errors import UserFacingError
-from app.net.latency_proxy import ProxyProcess
 from app.store.dsn import resolve_dsn
 
 
@@ -148,15 +147,7 @@ def run(
     from app.dossier.store import DocumentCache, DossierStore
 
     runs = max(1, runs)
-    try:
-        owner = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
-    try:
-        proxy = ProxyProcess.for_dsn(dsn, rtt_ms=rtt_ms, mbit=mbit)
-    except ValueError as exc:
-        owner.close()
-        raise UserFacingError(f"{exc} (give a host:port DSN)") from None
+    owner, proxy = owner_and_proxy(dsn, rtt_ms, mbit)
     lines: list[str] = []
     with owner, tempfile.TemporaryDirectory(prefix="landrec-bench-dossier-") as tmp:
         if not _one(owner, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]:

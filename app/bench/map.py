@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 import psycopg
 import psycopg.conninfo
 
-from app.bench.rls import _create_viewer, _drop_viewer, _one
+from app.bench.rls import _create_viewer, _drop_viewer, _one, owner_and_proxy
 from app.errors import UserFacingError
-from app.net.latency_proxy import ProxyProcess
 
 Progress = Callable[[str], None]
 BBox = tuple[float, float, float, float]
@@ -224,15 +223,7 @@ def run_map_bench(
     from app.map.viewport import Viewport
 
     runs = max(1, runs)
-    try:
-        owner = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
-    try:
-        proxy = ProxyProcess.for_dsn(dsn, rtt_ms=rtt_ms, mbit=mbit)
-    except ValueError as exc:
-        owner.close()
-        raise UserFacingError(f"{exc} (give a host:port DSN)") from None
+    owner, proxy = owner_and_proxy(dsn, rtt_ms, mbit)
     with owner:
         if not _one(owner, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]:
             raise UserFacingError("the benchmark needs the store owner's DSN (a superuser)")

@@ -30,6 +30,7 @@ import psycopg.conninfo
 from psycopg import sql
 
 from app.errors import UserFacingError
+from app.net.latency_proxy import ProxyProcess
 
 Progress = Callable[[str], None]
 
@@ -77,6 +78,23 @@ class RlsBenchReport:
 
 def _one(conn: psycopg.Connection, query: str, params=None):
     return conn.execute(query, params).fetchone()
+
+
+def owner_and_proxy(
+    dsn: str, rtt_ms: float, mbit: float | None
+) -> tuple[psycopg.Connection, ProxyProcess]:
+    """The WAN benchmarks' start: an autocommit owner connection and a latency proxy (not
+    started) in front of the same server; clear messages for a dead store or a socket DSN."""
+    try:
+        owner = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
+    try:
+        proxy = ProxyProcess.for_dsn(dsn, rtt_ms=rtt_ms, mbit=mbit)
+    except ValueError as exc:
+        owner.close()
+        raise UserFacingError(f"{exc} (give a host:port DSN)") from None
+    return owner, proxy
 
 
 def choose_window(
