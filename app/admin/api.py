@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from app.errors import UserFacingError
+from app.store.audit import AuditEntry
 
 # --- errors -----------------------------------------------------------------------------
 
@@ -434,21 +435,8 @@ class AuditFilter:
     limit: int = 500
 
 
-@dataclass(frozen=True)
-class AuditRow:
-    id: int
-    logged_at: datetime
-    actor: str
-    client_addr: Any
-    application: str | None
-    change_set: int | None
-    action: str
-    table_name: str | None
-    row_key: dict | None
-    old_row: dict | None
-    new_row: dict | None
-    target: str | None
-    detail: dict | None
+# One audit row has one shape whether the owner's CLI or an administrator reads it.
+AuditRow = AuditEntry
 
 
 def audit_entries(conn: psycopg.Connection, f: AuditFilter) -> list[AuditRow]:
