@@ -82,7 +82,8 @@ def _dsn_for(dsn: str, database: str) -> str:
 
 
 @contextlib.contextmanager
-def _scratch_database(owner_dsn: str, prefix: str) -> Iterator[str]:
+def scratch_database(owner_dsn: str, prefix: str) -> Iterator[str]:
+    """A database of its own named ``prefix_…`` in the session's store, dropped after."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -96,7 +97,7 @@ def _scratch_database(owner_dsn: str, prefix: str) -> Iterator[str]:
 @pytest.fixture
 def fresh_db(owner_dsn: str) -> Iterator[str]:
     """An empty database (no PostGIS, no schema) of its own, dropped after the test."""
-    with _scratch_database(owner_dsn, "fresh") as dsn:
+    with scratch_database(owner_dsn, "fresh") as dsn:
         yield dsn
 
 
@@ -105,7 +106,7 @@ def migrated_db(owner_dsn: str) -> Iterator[str]:
     """A database migrated to the newest schema, shared by the session. Leave it clean."""
     from app.store.migrate import migrate
 
-    with _scratch_database(owner_dsn, "migrated") as dsn:
+    with scratch_database(owner_dsn, "migrated") as dsn:
         migrate(dsn)
         yield dsn
 
@@ -117,7 +118,7 @@ def demo_db(owner_dsn: str) -> Iterator[str]:
     from app.demo.load import load_demo_province
     from app.store.migrate import migrate
 
-    with _scratch_database(owner_dsn, "demo") as dsn:
+    with scratch_database(owner_dsn, "demo") as dsn:
         migrate(dsn)
         load_demo_province(dsn, parcels=3_000, seed=5)
         yield dsn

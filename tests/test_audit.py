@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import threading
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import psycopg.conninfo
 import pytest
+from conftest import scratch_database
 from psycopg import errors
 
 from app.errors import UserFacingError
@@ -49,18 +49,11 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA t_audit TO lr_person;
 @pytest.fixture(scope="module")
 def db(owner_dsn: str) -> Iterator[str]:
     """A migrated database of this module's own (tests here tamper with the log)."""
-    name = f"audit_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    dsn = psycopg.conninfo.make_conninfo(owner_dsn, dbname=name)
-    try:
+    with scratch_database(owner_dsn, "audit") as dsn:
         migrate(dsn)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(HELPERS)
         yield dsn
-    finally:
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def last_id(conn: psycopg.Connection) -> int:

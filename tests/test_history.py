@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import statistics
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
 import psycopg
 import psycopg.conninfo
 import pytest
+from conftest import scratch_database
 from psycopg import errors
 
 from app.demo.load import load_demo_province
@@ -31,17 +31,10 @@ AS_OF = (
 @pytest.fixture(scope="module")
 def db(owner_dsn: str) -> Iterator[str]:
     """A small demo province of this module's own (tests here change parcels)."""
-    name = f"history_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    dsn = psycopg.conninfo.make_conninfo(owner_dsn, dbname=name)
-    try:
+    with scratch_database(owner_dsn, "history") as dsn:
         migrate(dsn)
         load_demo_province(dsn, parcels=900, seed=11)
         yield dsn
-    finally:
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def as_owner(dsn: str, sql: str, params=None) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import psycopg.sql
 import pytest
 from client_accounts import prepare_person
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from conftest import scratch_database
+from psycopg.conninfo import conninfo_to_dict
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -33,20 +33,9 @@ IDLE_MS = 400
 def lock_db(owner_dsn: str) -> Iterator[str]:
     from app.store.migrate import migrate
 
-    name = f"landrec_lock_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
-    dsn = make_conninfo(owner_dsn, dbname=name)
-    try:
+    with scratch_database(owner_dsn, "landrec_lock") as dsn:
         migrate(dsn, srid=9212)
         yield dsn
-    finally:
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            conn.execute(
-                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    psycopg.sql.Identifier(name)
-                )
-            )
 
 
 @pytest.fixture

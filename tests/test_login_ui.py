@@ -12,7 +12,6 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -24,6 +23,7 @@ from client_accounts import (
     totp_now,
     wrong_totp,
 )
+from conftest import scratch_database
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from PySide6.QtWidgets import QApplication, QLabel
 
@@ -62,22 +62,11 @@ def accounts_db(owner_dsn: str) -> Iterator[str]:
     """A migrated database of its own with two communes and the account functions."""
     from app.store.migrate import migrate
 
-    name = f"landrec_login_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
-    dsn = make_conninfo(owner_dsn, dbname=name)
-    try:
+    with scratch_database(owner_dsn, "landrec_login") as dsn:
         migrate(dsn, srid=9212)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(SEED.format(a=PARCELS["25432"], b=PARCELS["25435"]))
         yield dsn
-    finally:
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            conn.execute(
-                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    psycopg.sql.Identifier(name)
-                )
-            )
 
 
 def _commune(dsn: str, code: str) -> int:

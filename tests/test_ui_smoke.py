@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import scratch_database
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
@@ -59,19 +60,11 @@ def ui_dsn(owner_dsn: str) -> Iterator[str]:
     """A database of its own in the session store: migrated, with a small province."""
     from app.store.migrate import migrate
 
-    name = f"landrec_ui_{os.getpid()}"
-    with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    dsn = make_conninfo(owner_dsn, dbname=name)
-    try:
+    with scratch_database(owner_dsn, "landrec_ui") as dsn:
         migrate(dsn, srid=9212)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(SEED)
         yield dsn
-    finally:
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
