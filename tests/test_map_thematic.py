@@ -58,7 +58,7 @@ def extent(demo_db) -> tuple[float, float, float, float]:
         ).fetchone()
 
 
-def test_inventory_layer_carries_each_units_share(demo_db, person_factory, shares, extent):
+def test_inventory_layer_carries_each_units_share(qapp, demo_db, person_factory, shares, extent):
     viewer = person_factory(demo_db, rights={"inventory": ["viewer"]}, whole_province=True)
     fetcher = Fetcher(viewer.dsn)
     try:
@@ -69,10 +69,21 @@ def test_inventory_layer_carries_each_units_share(demo_db, person_factory, share
     assert set(got) == set(shares)
     for unit, share in got.items():
         assert share == pytest.approx(shares[unit][1], abs=1e-9)
-    labels = dict(zip(data.ids.tolist(), data.attrs["label"], strict=True))
+    names = dict(zip(data.ids.tolist(), data.attrs["label"], strict=True))
     unit = next(iter(shares))
     name, share, _ = shares[unit]
-    assert labels[unit] == f"{name}: {round(share * 100, 1)} %".replace(".", ",")  # vi decimals
+    assert names[unit] == name
+    # The painter writes the share in the map's language.
+    from app.map.qtpaint import MapPainter
+    from app.map.style import LandUseStyle
+
+    view = Viewport.fit(extent, (800, 600))
+    for lang, sep in (("vi", ","), ("en", ".")):
+        layer = _layers(INVENTORY)[0]
+        texts = {lab.text for lab in MapPainter(LandUseStyle(), lang).labels(view, [(layer, data)])}
+        want = f"{name}: {share * 100:.1f} %".replace(".", sep)
+        assert want in texts or not any(t.startswith(name + ":") for t in texts), texts
+        assert any(t.endswith(" %") and sep in t for t in texts)
 
 
 def test_inventory_choropleth_colours_each_unit_by_its_class(

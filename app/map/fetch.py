@@ -646,7 +646,8 @@ def label_expression(label: object) -> sql.Composable:
 
 def _inventory_statement(shape: sql.Composable) -> sql.Composable:
     """Communes of the newest inventory period with their share of non-agricultural land
-    (0–1, NULL without results); the label is the unit name and the share in percent."""
+    (0–1, NULL without results) and their name (the painter adds the share in the
+    language of the map)."""
     return sql.SQL(
         """
         WITH newest AS (SELECT id FROM inv.period ORDER BY reference_date DESC, id DESC LIMIT 1),
@@ -658,7 +659,7 @@ def _inventory_statement(shape: sql.Composable) -> sql.Composable:
             JOIN ref.land_use_code c ON c.code = r.land_use_code
             WHERE r.period_id = (SELECT id FROM newest)
             GROUP BY r.unit_id)
-        SELECT u.id, u.name || ': ' || replace(round(s.share * 100, 1)::text, '.', ',') || ' %%',
+        SELECT u.id, u.name,
                ST_AsBinary({shape}), s.share::float8
         FROM share s
         JOIN ref.admin_unit u ON u.id = s.unit_id

@@ -93,6 +93,12 @@ def estimate_sizes(texts: Sequence[str], char_w: float = 6.5, line_h: float = 13
     return out
 
 
+def format_percent(share: float, lang: str = "vi") -> str:
+    """0.4567 → '45,7 %' (vi) or '45.7 %' (en)."""
+    s = f"{share * 100:.1f}"
+    return f"{s.replace('.', ',') if lang == 'vi' else s} %"
+
+
 def format_area(m2: float, lang: str = "vi") -> str:
     """'1.234,5 m²' (vi) or '1,234.5 m²' (en)."""
     s = f"{m2:,.1f}"

@@ -30,7 +30,7 @@ from PySide6.QtGui import (
 
 from app.map.fetch import LayerData
 from app.map.geometry import Rings
-from app.map.labels import format_area, place_labels
+from app.map.labels import format_area, format_percent, place_labels
 from app.map.layers import MapLayer, hex_or
 from app.map.style import LandUseStyle
 from app.map.viewport import Viewport
@@ -282,7 +282,15 @@ class MapPainter:
                 word = "Tờ " if self.lang == "vi" else "Sheet "
                 texts = [word + str(int(n)) for n in data.attrs["sheet_number"]]
                 colour = "#1f78b4"
-            elif data.kind in ("admin", "inventory") or m.decl.style.get("label"):
+            elif data.kind == "inventory":
+                shares = np.asarray(data.attrs.get("share", []), dtype=float)
+                names = data.attrs.get("label", [""] * len(data))
+                texts = [
+                    f"{n}: {format_percent(v, self.lang)}" if not np.isnan(v) else str(n or "")
+                    for n, v in zip(names, shares, strict=True)  # type: ignore[arg-type]
+                ]
+                colour = hex_or(m.decl.style.get("stroke"), "#444444") or "#444444"
+            elif data.kind == "admin" or m.decl.style.get("label"):
                 texts = [str(t or "") for t in data.attrs.get("label", [""] * len(data))]
                 colour = hex_or(m.decl.style.get("stroke"), "#444444") or "#444444"
             else:
