@@ -439,8 +439,12 @@ def test_main_window_opens_on_the_province_and_zooms_to_a_commune(qtbot, qapp, v
         assert window.canvas.view.resolution < window.canvas.history._items[0].resolution
         window.map_actions["map.previous"].trigger()
         assert window.canvas.view == window.canvas.history._items[0]
-        # The summary is still there, in its dock, and reachable from Help.
+        # The summary is still there, in its dock (a tab behind the layers, which get the
+        # height: every layer row visible without scrolling), and reachable from Help.
         assert window.summary_dock.widget().widget() is window.panel
+        assert window.tabifiedDockWidgets(window.layer_dock) == [window.summary_dock]
+        layers = window.layer_panel.list
+        assert layers.verticalScrollBar().maximum() == 0 and layers.count() >= 7
         help_menu = window.menus["help"]
         assert any(a.objectName() == "app.summary" for a in help_menu.actions())
         qtbot.waitUntil(window.map_ready, timeout=20_000)

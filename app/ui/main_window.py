@@ -295,10 +295,11 @@ class MainWindow(QMainWindow):
         self.summary_dock = self._side_dock(
             "app.summary_dock", translate("MainWindow", "Store summary"), scroll
         )
-        self.resizeDocks(
-            [self.layer_dock, self.summary_dock], [320, 320], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks([self.layer_dock, self.summary_dock], [330, 400], Qt.Orientation.Vertical)
+        # The summary is looked at now and then, the layers all day: it waits in a tab
+        # behind them, so the layer list and legend get the height under the search.
+        self.tabifyDockWidget(self.layer_dock, self.summary_dock)
+        self.layer_dock.raise_()
+        self.resizeDocks([self.layer_dock], [320], Qt.Orientation.Horizontal)
 
         bar = QToolBar(translate("MainWindow", "Map"), self)
         bar.setObjectName("mapToolbar")
