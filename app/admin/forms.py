@@ -319,6 +319,12 @@ def _names(items: list[str], limit: int = 6) -> str:
     return ", ".join(items[:limit]) + f", … (+{len(items) - limit})"
 
 
+def preview_warns(p: Preview) -> bool:
+    """Whether the preview is a warning: no rights at all, or rights but no area (the
+    account would see nothing). Shown like a refusal, not like a confirmation."""
+    return not any(p.rights.get(s) for s in SUBSYSTEMS) or not (p.whole_province or p.communes)
+
+
 def preview_text(p: Preview, lang: str = "vi") -> str:
     """What the account will see and do, in one paragraph:
     "Xem bản đồ và hồ sơ thửa của 3 xã: A, B, C (1.234 thửa). Sửa: Địa chính. …"."""

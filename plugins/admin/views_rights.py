@@ -224,7 +224,9 @@ class RightsEditor(QWidget):
             if asked != self._asked:  # a later click asked again: show only the newest
                 return
             self.preview = p
-            show_status(self.preview_label, forms.preview_text(p, self.ctx.lang), OK_STYLE)
+            # "No area chosen" / "no rights" in the refusal colour, not the green of "saved".
+            style = ERROR_STYLE if forms.preview_warns(p) else OK_STYLE
+            show_status(self.preview_label, forms.preview_text(p, self.ctx.lang), style)
             self.previewed.emit(p)
 
         def failed(err: api.AdminError) -> None:
