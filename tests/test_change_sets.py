@@ -381,6 +381,45 @@ def test_reject_changes_nothing_and_stays_readable(db, people, parcels):
         cs.approve(people.approver, cs_id, "")
     with pytest.raises(cs.WrongState):
         cs.draft_split(people.clerk, cs_id, pid, version, split_in_two(poly))
+    # Author and decider by full name and unit (person_factory's), the role in parentheses.
+    unit = "Văn phòng đăng ký đất đai"
+    clerk, approver = people.roles["clerk"], people.roles["approver"]
+    assert loaded.author_label == f"Người Thử Nghiệm — {unit} ({clerk})"
+    assert loaded.decider_label == f"Người Thử Nghiệm — {unit} ({approver})"
+
+
+def test_people_are_named_in_the_same_round_trip(db, people, parcels):
+    """review / list / load carry full name and unit of author and decider (0021) in the
+    one statement each already sends; a role without account keeps its bare name."""
+    pid, version, poly = parcels.single()
+    clerk = people.roles["clerk"]
+    with psycopg.connect(db, autocommit=True) as owner:
+        owner.execute(
+            "UPDATE sys.account SET full_name = 'Nguyễn Thị Lan', "
+            "unit = 'Văn phòng đăng ký đất đai tỉnh' WHERE role_name = %s",
+            (clerk,),
+        )
+    cs_id = cs.open_change_set(people.clerk, "tach_thua", "Tách thửa", None)
+    cs.draft_split(people.clerk, cs_id, pid, version, split_in_two(poly))
+    cs.submit(people.clerk, cs_id)
+    sent: list[tuple] = []
+
+    class Counting:  # one execute = one round trip on an autocommit connection
+        def execute(self, *args, **kw):
+            sent.append(args)
+            return people.approver.execute(*args, **kw)
+
+    review = cs.review(Counting(), cs_id)
+    assert len(sent) == 1
+    got = review["change_set"]
+    assert (got.created_by_name, got.created_by_unit) == (
+        "Nguyễn Thị Lan", "Văn phòng đăng ký đất đai tỉnh")  # fmt: skip
+    assert got.author_label == f"Nguyễn Thị Lan — Văn phòng đăng ký đất đai tỉnh ({clerk})"
+    assert got.decided_by is None and got.decider_label is None
+    listed = {c.id: c for c in cs.list_change_sets(people.approver, "da_nop")}
+    assert listed[cs_id].author_label == got.author_label
+    cs.reject(people.approver, cs_id, "Thiếu hồ sơ")
+    assert cs.person_label("landrec", None, None) == "landrec"
 
 
 # --- bad input: a clear problem or error, nothing official changed -------------------------

@@ -636,6 +636,12 @@ def test_the_author_cannot_approve_their_own_change_set_in_the_dialog(
     parts = geometry.split_polygon(
         geom, [((minx + maxx) / 2, miny - 1), ((minx + maxx) / 2, maxy + 1)]
     )
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE sys.account SET full_name = 'Nguyễn Thị Lan', "
+            "unit = 'Văn phòng đăng ký đất đai tỉnh' WHERE role_name = %s",
+            (both.role,),
+        )
     with psycopg.connect(both.dsn, autocommit=True) as conn:
         cs = changeset.open_change_set(conn, "tach_thua", "Tự duyệt")
         assert changeset.draft_split(conn, cs, pid, version, parts) == []
@@ -650,6 +656,10 @@ def test_the_author_cannot_approve_their_own_change_set_in_the_dialog(
             dialog.load_list()
         with qtbot.waitSignal(dialog.finished_job, timeout=20_000):
             assert dialog.select(cs)
+        # The author by name and unit, the role kept in parentheses (0021).
+        who = f"Nguyễn Thị Lan — Văn phòng đăng ký đất đai tỉnh ({both.role})"
+        assert f"Người lập: {who}" in dialog.header.text()
+        assert who in dialog.list.currentItem().text()
         with qtbot.waitSignal(dialog.finished_job, timeout=20_000) as blocker:
             click(dialog.approve_button)
         assert blocker.args == ["error"]

@@ -162,6 +162,30 @@ class ChangeSet:
     decision_comment: str | None
     items: list[ChangeItem] = field(default_factory=list)
     submitted_at: dt.datetime | None = None
+    # From sys.account, in the same reply (migration 0021); None for a role without account.
+    created_by_name: str | None = None
+    created_by_unit: str | None = None
+    decided_by_name: str | None = None
+    decided_by_unit: str | None = None
+
+    @property
+    def author_label(self) -> str:
+        """ "Nguyễn Thị Lan — Văn phòng đăng ký đất đai tỉnh (demo_clerk)"."""
+        return person_label(self.created_by, self.created_by_name, self.created_by_unit)
+
+    @property
+    def decider_label(self) -> str | None:
+        if not self.decided_by:
+            return None
+        return person_label(self.decided_by, self.decided_by_name, self.decided_by_unit)
+
+
+def person_label(role: str, full_name: str | None, unit: str | None) -> str:
+    """The person first, the role name kept in parentheses to tell namesakes apart."""
+    if not full_name:
+        return role
+    who = f"{full_name} — {unit}" if unit else full_name
+    return f"{who} ({role})"
 
 
 def _wkb(geom: BaseGeometry) -> bytes:
@@ -227,6 +251,10 @@ def _change_set(doc: dict[str, Any]) -> ChangeSet:
         decision_comment=doc.get("decision_comment"),
         items=items,
         submitted_at=_time(doc.get("submitted_at")),
+        created_by_name=doc.get("created_by_name"),
+        created_by_unit=doc.get("created_by_unit"),
+        decided_by_name=doc.get("decided_by_name"),
+        decided_by_unit=doc.get("decided_by_unit"),
     )
 
 

@@ -267,7 +267,7 @@ class ReviewDialog(QDialog):
             first = f"#{cs.id} {kind[1] if self.lang == 'en' else kind[0]}"
             if cs.dossier_number:
                 first += f" — {cs.dossier_number}"
-            item = QListWidgetItem(f"{first}\n    {cs.created_by} · {when}")
+            item = QListWidgetItem(f"{first}\n    {cs.author_label} · {when}")
             item.setToolTip(cs.reason or "")
             self.list.addItem(item)
         if not self.change_sets:
@@ -315,7 +315,7 @@ class ReviewDialog(QDialog):
                 kind=kind[1] if self.lang == "en" else kind[0],
                 reason=cs.reason or "",
                 dossier=cs.dossier_number or "—",
-                who=cs.created_by,
+                who=cs.author_label,  # full name — unit (role)
                 when=when,
             )
         )

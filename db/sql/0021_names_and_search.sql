@@ -3,6 +3,9 @@
 -- 1. admin.account_page's text filter folded user name, full name, ID number and unit of
 --    every account on every call (a scan: ~165 ms for 5 000 accounts). A trigram GIN
 --    index on exactly that folded text now answers the substring match.
+-- 2. A change set named its author and decider by role name only ("p_3f2a…"): sys.cs_json
+--    (behind api.change_set, api.review_change_set, api.change_sets and the draft replies)
+--    now carries their full name and unit from sys.account, in the same round trip.
 
 ------------------------------------------------------------------------------------------
 -- 1. Account text search
@@ -107,3 +110,28 @@ BEGIN
     FROM page a ORDER BY a.role_name;
 END
 $fn$;
+
+------------------------------------------------------------------------------------------
+-- 2. Change sets name people, not roles
+------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION sys.cs_json(m cad.mutation, p_items boolean) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+RETURN jsonb_build_object(
+    'id', m.id, 'kind', m.kind, 'status', m.status, 'reason', m.reason,
+    'dossier_number', m.dossier_number, 'created_by', m.created_by, 'created_at', m.created_at,
+    'created_by_name', (SELECT a.full_name FROM sys.account a WHERE a.role_name = m.created_by),
+    'created_by_unit', (SELECT a.unit FROM sys.account a WHERE a.role_name = m.created_by),
+    'submitted_at', m.submitted_at, 'decided_by', m.decided_by, 'decided_at', m.decided_at,
+    'decided_by_name', (SELECT a.full_name FROM sys.account a WHERE a.role_name = m.decided_by),
+    'decided_by_unit', (SELECT a.unit FROM sys.account a WHERE a.role_name = m.decided_by),
+    'decision_comment', m.decision_comment,
+    'items', CASE WHEN p_items THEN (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'id', i.id, 'op', i.op, 'parcel_ids', to_jsonb(i.parcel_ids),
+            'base_versions', to_jsonb(i.base_versions), 'attributes', i.attributes,
+            'geoms', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                          'ord', g.ord, 'parcel_id', g.parcel_id, 'attributes', g.attributes,
+                          'area', ST_Area(g.geom),
+                          'wkb', encode(ST_AsBinary(g.geom), 'hex')) ORDER BY g.ord), '[]')
+                      FROM cad.change_item_geom g WHERE g.item_id = i.id)) ORDER BY i.id), '[]')
+        FROM cad.change_item i WHERE i.mutation_id = m.id) ELSE '[]'::jsonb END);
