@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
+    QProgressDialog,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -91,6 +92,15 @@ T_PRINT_LOG = Text(
     "Not printed: the audit event could not be written ({error}). Nothing was sent to print.",
 )
 T_PRINTER = Text("Không mở được máy in", "Cannot open the printer")
+T_PRINTED = Text("Đã gửi {n} trang tới máy in", "Sent {n} pages to the printer")
+T_OUTPUT_BUSY = Text("Đang chuẩn bị trang… {done} / {total}", "Preparing pages… {done} / {total}")
+T_OUTPUT_CANCELLED = Text(
+    "Đã hủy: không có tệp nào được ghi, không gửi gì tới máy in.",
+    "Cancelled: no file was written, nothing was sent to print.",
+)
+T_DOC_CLOSED = Text(
+    "Hồ sơ đã được đóng trong lúc chuẩn bị trang.", "The document was closed meanwhile."
+)
 T_SUPERSEDE = Text("Thay thế bằng phiên bản mới…", "Replace with a new version…")
 T_REPLACE = Text("Sửa tệp quét (thay tại chỗ)…", "Fix the scan (replace in place)…")
 T_SUPERSEDED = Text(" · đã có bản mới", " · superseded")
@@ -283,11 +293,19 @@ class _Signals(QObject):
     loaded = Signal(object, object, bool)  # info, bytes, from_cache
     failed = Signal(str)
     rendered = Signal(int, object)  # generation, QImage
+    output_progress = Signal(int, int)  # steps done, steps
+    output_finished = Signal(object, object)  # result, None | "" (cancelled) | message
+
+
+class OutputCancelled(Exception):
+    """The person cancelled an export or print before its audit event."""
 
 
 class DossierViewer(QWidget):
     """The viewer. ``open_document(dsn, id)`` reads from the store; ``show_bytes`` shows a
     local file (the attach dialog's preview, tests)."""
+
+    output_finished = Signal(bool)  # an export/print ended: True when it was done
 
     def __init__(
         self, lang: str = "vi", cache: DocumentCache | None = None, parent: QWidget | None = None
@@ -309,6 +327,11 @@ class DossierViewer(QWidget):
         self._sig.loaded.connect(self._on_loaded)
         self._sig.failed.connect(self._on_failed)
         self._sig.rendered.connect(self._on_rendered)
+        self._sig.output_progress.connect(self._on_output_progress)
+        self._sig.output_finished.connect(self._on_output_finished)
+        self.output_progress: QProgressDialog | None = None
+        self._output_done_text: Callable[[Any], str] = str
+        self.quiet_errors = False  # tests read the status line instead of a message box
         self._generation = 0
         self._shown_generation = -1
         self._thumbs_sha: str | None = None
@@ -705,24 +728,53 @@ class DossierViewer(QWidget):
         self.model.set_levels(self.brightness.value(), self.contrast.value())
         self._render()
 
-    def page_images(self, pages: list[int]) -> list:
-        """Pages (0-based) as Pillow images with the current rotation and levels."""
-        assert self.doc is not None
+    def page_images(
+        self,
+        pages: list[int],
+        doc: formats.Document | None = None,
+        model: ViewerModel | None = None,
+        progress: Callable[[int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list:
+        """Pages (0-based) as Pillow images with the rotation and levels of ``model`` (the
+        viewer's own by default). Safe on a worker thread given snapshots of ``doc`` and
+        ``model``: the UI thread may rotate, or open another file, meanwhile."""
+        doc = doc if doc is not None else self.doc
+        model = model if model is not None else self.model
+        assert doc is not None
         out = []
-        for i in pages:
+        for n, i in enumerate(pages):
+            if cancelled is not None and cancelled():
+                raise OutputCancelled
             with self._render_lock:
-                im = self.doc.page(i)
-            out.append(self.model.apply(im))
+                if doc is not self.doc:  # another file was opened: this one is closed
+                    raise formats.DossierFileError(self.t(T_DOC_CLOSED))
+                im = doc.page(i)
+            out.append(model.apply(im))
+            if progress is not None:
+                progress(n + 1)
         return out
 
-    def export_pages(self, pages: list[int], path: str | Path) -> Path:
+    def export_pages(
+        self,
+        pages: list[int],
+        path: str | Path,
+        doc: formats.Document | None = None,
+        model: ViewerModel | None = None,
+        info: dict[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Path:
         """Write pages to a PDF (or a multi-page TIFF when the name says .tif). For a stored
         document the EXPORT audit event is part of the operation: the file is written to a
         temporary name, and only renamed into place once the event is stored; if it cannot
-        be stored, nothing is left and DossierFileError says why."""
+        be stored, nothing is left and DossierFileError says why. Runs on a worker thread
+        from :meth:`start_export` (``progress`` gets pages done, then len(pages) + 1 once
+        the file is written; ``cancelled`` is asked between pages and before the event)."""
         path = Path(path)
         images = [
-            im.convert("L") if im.mode in ("1", "L") else im for im in self.page_images(pages)
+            im.convert("L") if im.mode in ("1", "L") else im
+            for im in self.page_images(pages, doc, model, progress, cancelled)
         ]
         part = path.with_name(f".{path.name}.part")
         try:
@@ -733,19 +785,38 @@ class DossierViewer(QWidget):
                 )
             else:
                 images[0].save(part, "PDF", save_all=True, append_images=images[1:], resolution=150)
+            del images
+            if cancelled is not None and cancelled():
+                raise OutputCancelled  # before the event: nothing happened
             self._record_output(
-                "EXPORT", {"pages": [p + 1 for p in pages], "file": path.name}, T_EXPORT_LOG
+                "EXPORT", {"pages": [p + 1 for p in pages], "file": path.name}, T_EXPORT_LOG, info
             )
             part.replace(path)
         finally:
             part.unlink(missing_ok=True)
+        if progress is not None:
+            progress(len(pages) + 1)
         return path
 
-    def print_pages(self, printer, pages: list[int]) -> int:
+    def print_pages(
+        self,
+        printer,
+        pages: list[int],
+        doc: formats.Document | None = None,
+        model: ViewerModel | None = None,
+        info: dict[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> int:
         """Paint pages on a QPrinter (a real printer, or a PDF file in tests). For a stored
-        document the PRINT audit event is stored first; if it cannot be, nothing prints."""
-        images = self.page_images(pages)
-        self._record_output("PRINT", {"pages": [p + 1 for p in pages]}, T_PRINT_LOG)
+        document the PRINT audit event is stored first; if it cannot be, nothing prints.
+        Runs on a worker thread from :meth:`start_print` (Qt allows QPainter on a QPrinter
+        outside the GUI thread); ``progress`` counts rendered pages, then painted ones.
+        Cancelling stops before the event, never half-way through a print run."""
+        images = self.page_images(pages, doc, model, progress, cancelled)
+        if cancelled is not None and cancelled():
+            raise OutputCancelled
+        self._record_output("PRINT", {"pages": [p + 1 for p in pages]}, T_PRINT_LOG, info)
         painter = QPainter()
         if not painter.begin(printer):
             raise formats.DossierFileError(self.t(T_PRINTER))
@@ -754,18 +825,24 @@ class DossierViewer(QWidget):
                 if n:
                     printer.newPage()
                 img = pil_to_qimage(im)
+                images[n] = None  # free the page once it is on its way
                 area = painter.viewport()
                 size = img.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
                 painter.drawImage(QRectF(0, 0, size.width(), size.height()), img)
+                if progress is not None:
+                    progress(len(pages) + n + 1)
         finally:
             painter.end()
         return len(pages)
 
-    def _record_output(self, action: str, detail: dict, refusal: Text) -> None:
+    def _record_output(
+        self, action: str, detail: dict, refusal: Text, info: dict[str, Any] | None = None
+    ) -> None:
         """Store the PRINT/EXPORT event of a stored document (api.dossier_record_output:
         the database checks the person may read the bytes). A local file (attach preview)
-        has no document id and nothing to record. Raises DossierFileError on failure."""
-        doc_id = self.info.get("id")
+        has no document id and nothing to record. Raises DossierFileError on failure.
+        ``info``: the document's as it was when the output started."""
+        doc_id = (info if info is not None else self.info).get("id")
         if doc_id is None:
             return
         dsn = getattr(self, "dsn", None) or self._store_dsn
@@ -781,6 +858,100 @@ class DossierViewer(QWidget):
             raise formats.DossierFileError(
                 self.t(refusal).format(error=reason.strip() or type(exc).__name__)
             ) from exc
+
+    # -- export / print off the UI thread -------------------------------------------------
+    def start_export(self, pages: list[int], path: str | Path) -> bool:
+        """Export on a worker thread with a progress dialog (shown after a second) and a
+        cancel button; the status line says the outcome. False if one is already running."""
+        return self._start_output(
+            T_EXPORT,
+            len(pages) + 1,
+            lambda snap, progress, cancelled: self.export_pages(
+                pages, path, progress=progress, cancelled=cancelled, **snap
+            ),
+            lambda _r: self.t(T_EXPORTED).format(n=len(pages), path=path),
+        )
+
+    def start_print(self, printer, pages: list[int]) -> bool:
+        """Print on a worker thread, like :meth:`start_export`."""
+        return self._start_output(
+            T_PRINT,
+            2 * len(pages),
+            lambda snap, progress, cancelled: self.print_pages(
+                printer, pages, progress=progress, cancelled=cancelled, **snap
+            ),
+            lambda n: self.t(T_PRINTED).format(n=n),
+        )
+
+    def _start_output(
+        self,
+        title: Text,
+        steps: int,
+        work: Callable[[dict, Callable[[int], None], Callable[[], bool]], Any],
+        done_text: Callable[[Any], str],
+    ) -> bool:
+        if self.doc is None or self.output_progress is not None:
+            return False
+        # Snapshots: the person may turn pages, rotate or open another file meanwhile.
+        snap = {
+            "doc": self.doc,
+            "model": ViewerModel(**vars(self.model)),
+            "info": dict(self.info),
+        }
+        stop = threading.Event()
+        dlg = QProgressDialog(self.t(title), self.t(T_CANCEL_Q), 0, steps, self)
+        dlg.setObjectName("outputProgress")
+        dlg.setWindowTitle(self.t(title))
+        dlg.setLabelText(self.t(T_OUTPUT_BUSY).format(done=0, total=steps))
+        dlg.setMinimumDuration(1000)  # only for outputs of more than a second
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        dlg.canceled.connect(stop.set)
+        dlg.setValue(0)
+        self.output_progress = dlg
+        self._output_done_text = done_text
+        sig = self._sig
+
+        def run() -> None:
+            try:
+                result = work(snap, lambda n: sig.output_progress.emit(n, steps), stop.is_set)
+            except OutputCancelled:
+                sig.output_finished.emit(None, "")
+            except formats.DossierFileError as exc:
+                sig.output_finished.emit(None, str(exc))
+            except Exception as exc:  # a bug or a full disk: say it, do not crash
+                sig.output_finished.emit(None, f"{type(exc).__name__}: {exc}")
+            else:
+                sig.output_finished.emit(result, None)
+
+        threading.Thread(target=run, name="dossier-output", daemon=True).start()
+        return True
+
+    def cancel_output(self) -> None:
+        if self.output_progress is not None:
+            self.output_progress.cancel()
+
+    def _on_output_progress(self, done: int, total: int) -> None:
+        dlg = self.output_progress
+        if dlg is not None and not dlg.wasCanceled():
+            dlg.setValue(min(done, total))
+            dlg.setLabelText(self.t(T_OUTPUT_BUSY).format(done=min(done, total), total=total))
+
+    def _on_output_finished(self, result: Any, error: str | None) -> None:
+        dlg, self.output_progress = self.output_progress, None
+        title = dlg.windowTitle() if dlg is not None else ""
+        if dlg is not None:
+            dlg.hide()  # not close(): closeEvent would emit canceled
+            dlg.deleteLater()
+        if error is None:
+            self.status.setText(self._output_done_text(result))
+        elif error == "":
+            self.status.setText(self.t(T_OUTPUT_CANCELLED))
+        else:
+            self.status.setText(error)
+            if self.isVisible() and not self.quiet_errors:
+                QMessageBox.warning(self, title, error)
+        self.output_finished.emit(error is None)
 
     def range_dialog(self, title: Text) -> QInputDialog:
         """The page-range question, with Vietnamese buttons (no Qt translation is loaded,
@@ -816,12 +987,7 @@ class DossierViewer(QWidget):
             self, self.t(T_EXPORT), f"{stem}_trang.pdf", "PDF (*.pdf);;TIFF (*.tif)"
         )
         if path:
-            try:
-                self.export_pages(pages, path)
-            except formats.DossierFileError as exc:
-                QMessageBox.warning(self, self.t(T_EXPORT), str(exc))
-                return
-            self.status.setText(self.t(T_EXPORTED).format(n=len(pages), path=path))
+            self.start_export(pages, path)
 
     def print_dialog(self) -> None:
         from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -831,10 +997,8 @@ class DossierViewer(QWidget):
             return
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         if QPrintDialog(printer, self).exec() == QDialog.DialogCode.Accepted:
-            try:
-                self.print_pages(printer, pages)
-            except formats.DossierFileError as exc:
-                QMessageBox.warning(self, self.t(T_PRINT), str(exc))
+            self._printer = printer  # painted on the worker: keep it alive until done
+            self.start_print(printer, pages)
 
 
 def screen_image(im, model: ViewerModel, view_w: int, view_h: int):
