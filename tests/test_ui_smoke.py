@@ -461,3 +461,25 @@ def test_without_screen_and_without_screenshot_exits_with_advice(ui_dsn):
     assert result.returncode == 2
     assert "--screenshot" in result.stderr
     assert "Traceback" not in result.stderr and "Aborted" not in result.stderr
+
+
+def test_qt_standard_buttons_speak_the_chosen_language(qapp):
+    """Qt ships no Vietnamese catalogue for its own buttons: ours covers them."""
+    from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+
+    sb = QDialogButtonBox.StandardButton
+    wanted = sb.Ok | sb.Cancel | sb.Close | sb.Save | sb.Yes | sb.No
+
+    def texts() -> set[str]:
+        box = QDialogButtonBox(wanted)  # kept while its buttons are read
+        return {b.text().replace("&", "") for b in box.buttons()}
+
+    try:
+        assert install_language(qapp, "vi")
+        assert texts() == {"Đồng ý", "Hủy", "Đóng", "Lưu", "Có", "Không"}
+        box = QMessageBox(QMessageBox.Icon.Question, "LandRec", "?", QMessageBox.StandardButton.Yes)
+        assert box.button(QMessageBox.StandardButton.Yes).text().replace("&", "") == "Có"
+        install_language(qapp, "en")
+        assert texts() == {"OK", "Cancel", "Close", "Save", "Yes", "No"}
+    finally:
+        install_language(qapp, "vi")

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import MappingProxyType
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
@@ -32,6 +33,47 @@ QM_FILE = I18N_DIR / "landrec_vi.qm"
 
 #: ``translate("Context", "text")``: the call lupdate looks for.
 translate = QCoreApplication.translate
+
+
+#: Qt's standard button texts (context QPlatformTheme: every QDialogButtonBox and
+#: QMessageBox), which would stay English: Qt 6 ships no Vietnamese base catalogue.
+QT_STANDARD_TEXTS_VI = MappingProxyType(
+    {
+        "OK": "Đồng ý",
+        "Save": "Lưu",
+        "Save All": "Lưu tất cả",
+        "Open": "Mở",
+        "Yes": "Có",
+        "Yes to All": "Có tất cả",
+        "No": "Không",
+        "No to All": "Không với tất cả",
+        "Abort": "Hủy bỏ",
+        "Retry": "Thử lại",
+        "Ignore": "Bỏ qua",
+        "Close": "Đóng",
+        "Cancel": "Hủy",
+        "Discard": "Bỏ thay đổi",
+        "Don't Save": "Không lưu",
+        "Close without Saving": "Đóng không lưu",
+        "Help": "Trợ giúp",
+        "Apply": "Áp dụng",
+        "Reset": "Đặt lại",
+        "Restore Defaults": "Khôi phục mặc định",
+    }
+)
+
+
+class QtStandardTexts(QTranslator):
+    """Vietnamese for Qt's own standard buttons (a dictionary, not a .qm: the texts
+    live in Qt, not in our sources, so lupdate would drop them from our catalogue)."""
+
+    def translate(
+        self, context: str, source: str, disambiguation: str | None = None, n: int = -1
+    ) -> str | None:
+        # None (a null QString) lets Qt ask the next catalogue; "" would be an answer.
+        if context != "QPlatformTheme":
+            return None
+        return QT_STANDARD_TEXTS_VI.get(source.replace("&", ""))
 
 
 def resolve_lang(arg: str | None = None) -> str:
@@ -55,10 +97,11 @@ def install_language(app: QCoreApplication, lang: str) -> bool:
     Returns True when the requested language is fully available. Safe to call again with
     another language (tests switch languages inside one QApplication).
     """
-    old = getattr(app, "_landrec_translator", None)
-    if old is not None:
-        app.removeTranslator(old)
-        app._landrec_translator = None
+    for attr in ("_landrec_translator", "_landrec_qt_texts"):
+        old = getattr(app, attr, None)
+        if old is not None:
+            app.removeTranslator(old)
+            setattr(app, attr, None)
     QLocale.setDefault(locale_for(lang))
     if lang == "en":
         return True
@@ -68,6 +111,9 @@ def install_language(app: QCoreApplication, lang: str) -> bool:
         return False
     app.installTranslator(translator)
     app._landrec_translator = translator  # keep a Python reference alive
+    qt_texts = QtStandardTexts(app)
+    app.installTranslator(qt_texts)
+    app._landrec_qt_texts = qt_texts
     return True
 
 
