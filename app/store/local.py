@@ -146,7 +146,6 @@ def _proc_cwd(pid: int) -> Path | None:
         return None
 
 
-
 def shared_buffers_for(ephemeral: bool) -> str:
     """A quarter of the RAM, 128 MB to 2 GB (PostgreSQL's usual advice for a dedicated
     server): PostgreSQL's default 128 MB holds a fifth of a 1 M-parcel store's parcel table
@@ -159,6 +158,7 @@ def shared_buffers_for(ephemeral: bool) -> str:
         return "128MB"
     mb = max(128, min(2048, ram // 4 // 2**20))
     return f"{mb}MB"
+
 
 class LocalStore:
     """A private PostgreSQL + PostGIS cluster living in ``directory``.
