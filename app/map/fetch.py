@@ -183,12 +183,10 @@ def merge_parcels(base: LayerData, parts: Sequence[LayerData], bbox: BBox) -> La
         & (b[:, 3] >= bbox[1] - pad)
     )
     pieces = [(base, keep)]
-    seen = set(base.ids[keep].tolist())
+    taken = base.ids[keep]
     for part in parts:
-        new = np.fromiter(
-            (i for i, pid in enumerate(part.ids.tolist()) if pid not in seen), dtype=np.int64
-        )
-        seen.update(part.ids[new].tolist())
+        new = np.flatnonzero(~np.isin(part.ids, taken))
+        taken = np.concatenate([taken, part.ids[new]])
         pieces.append((part, new))
     attrs: dict[str, object] = {}
     for key, value in base.attrs.items():
