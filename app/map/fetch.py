@@ -259,9 +259,11 @@ class Fetcher:
                 "OR id = ANY ((SELECT sys.my_units())::bigint[]))"
             )
         elif m.kind == "inventory":
+            # The communes the layer draws: those of the newest period.
             query = sql.SQL(
-                "SELECT ST_Extent(u.geom) FROM ref.admin_unit u "
-                "WHERE u.level = 'commune' AND u.id IN (SELECT unit_id FROM inv.result)"
+                _NEWEST_INVENTORY + "SELECT ST_Extent(u.geom) FROM ref.admin_unit u "
+                "WHERE u.level = 'commune' AND u.id IN "
+                "(SELECT unit_id FROM inv.result WHERE period_id = (SELECT id FROM newest))"
             )
         elif m.kind == "relation":
             schema, _, table = m.decl.source.partition(".")
@@ -642,13 +644,19 @@ def label_expression(label: object) -> sql.Composable:
     return sql.SQL("concat({})").format(sql.SQL(", ").join(parts))
 
 
+#: The inventory period the map shows: the newest (the layer and its extent agree).
+_NEWEST_INVENTORY = (
+    "WITH newest AS (SELECT id FROM inv.period ORDER BY reference_date DESC, id DESC LIMIT 1) "
+)
+
+
 def _inventory_statement(shape: sql.Composable) -> sql.Composable:
     """Communes of the newest inventory period with their share of non-agricultural land
     (0–1, NULL without results) and their name (the painter adds the share in the
     language of the map)."""
     return sql.SQL(
-        """
-        WITH newest AS (SELECT id FROM inv.period ORDER BY reference_date DESC, id DESC LIMIT 1),
+        _NEWEST_INVENTORY
+        + """,
         share AS (
             SELECT r.unit_id,
                    sum(r.area_ha) FILTER (WHERE c.group_code = 'PNN')
