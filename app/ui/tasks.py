@@ -2,8 +2,9 @@
 
 ``TaskRunner.submit(fn, on_done, on_error)`` runs ``fn()`` on a QThreadPool thread; the
 result (or the exception) travels back through a queued signal, so ``on_done`` and
-``on_error`` always run on the UI thread, and are skipped if the runner's owner (the
-window) has been destroyed meanwhile.
+``on_error`` always run on the UI thread. They are skipped if the runner's owner (the
+window) has been destroyed meanwhile, or if ``on_done`` is a method of a widget that has
+(a dialog closed while its request was still on the wire).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class _Bridge(QObject):
         self._runner = runner
         self._on_done = on_done
         self._on_error = on_error
+        owner = getattr(on_done, "__self__", None)
+        self._receiver = owner if isinstance(owner, QObject) else None
         self.finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     @Slot(object, object)
@@ -34,6 +37,8 @@ class _Bridge(QObject):
         if not shiboken6.isValid(runner) or runner.closed:
             return
         runner._live.discard(self)
+        if self._receiver is not None and not shiboken6.isValid(self._receiver):
+            return  # the widget that asked is gone: nobody to tell
         if error is None:
             self._on_done(result)
         elif self._on_error is not None:
