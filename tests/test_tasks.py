@@ -50,3 +50,41 @@ def test_result_for_a_closed_dialog_is_dropped(qtbot):
     release.set()
     qtbot.waitUntil(lambda: runner.busy == 0, timeout=5_000)
     assert calls == ["ran"] and errors == []  # the work ran; nobody was told, nothing raised
+
+
+def test_nested_done_function_of_a_closed_widget_is_dropped(qtbot):
+    window = QWidget()
+    qtbot.addWidget(window)
+    runner = TaskRunner(window)
+    release = threading.Event()
+
+    class Dialog(QLabel):
+        def load(self) -> None:
+            def done(value: int) -> None:
+                self.setText(str(value))
+
+            runner.submit(lambda: release.wait(5) and 3, done)
+
+    dialog = Dialog(window)
+    dialog.load()
+    dialog.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=5_000)
+    release.set()
+    qtbot.waitUntil(lambda: runner.busy == 0, timeout=5_000)  # no RuntimeError raised
+
+
+def test_nested_done_function_of_a_live_widget_runs(qtbot):
+    window = QWidget()
+    qtbot.addWidget(window)
+    runner = TaskRunner(window)
+
+    class Dialog(QLabel):
+        def load(self) -> None:
+            def done(value: int) -> None:
+                self.setText(str(value))
+
+            runner.submit(lambda: 3, done)
+
+    dialog = Dialog(window)
+    dialog.load()
+    qtbot.waitUntil(lambda: dialog.text() == "3", timeout=5_000)

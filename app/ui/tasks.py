@@ -4,7 +4,8 @@
 result (or the exception) travels back through a queued signal, so ``on_done`` and
 ``on_error`` always run on the UI thread. They are skipped if the runner's owner (the
 window) has been destroyed meanwhile, or if ``on_done`` is a method of a widget that has
-(a dialog closed while its request was still on the wire).
+(a dialog closed while its request was still on the wire) — a bound method, or a nested
+``done`` function of one (it closes over ``self``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ class _Bridge(QObject):
         self._runner = runner
         self._on_done = on_done
         self._on_error = on_error
-        owner = getattr(on_done, "__self__", None)
-        self._receiver = owner if isinstance(owner, QObject) else None
+        self._receiver = _widget_of(on_done)
         self.finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     @Slot(object, object)
@@ -45,6 +45,21 @@ class _Bridge(QObject):
             self._on_error(error)
         else:
             traceback.print_exception(error)
+
+
+def _widget_of(callback: Callable[..., Any]) -> QObject | None:
+    """The Qt object a callback belongs to: a method's object, or the ``self`` that a
+    nested function defined in a method closes over."""
+    owner = getattr(callback, "__self__", None)
+    if owner is None:
+        code = getattr(callback, "__code__", None)
+        cells = getattr(callback, "__closure__", None) or ()
+        if code is not None and "self" in code.co_freevars:
+            try:
+                owner = cells[code.co_freevars.index("self")].cell_contents
+            except ValueError:  # an empty cell: "self" not bound yet
+                owner = None
+    return owner if isinstance(owner, QObject) else None
 
 
 class _Job(QRunnable):
