@@ -15,10 +15,7 @@ from app.admin import api
 
 pytestmark = pytest.mark.store
 
-SEARCH = (
-    "ref.fold_vi(a.role_name::text || ' ' || a.full_name || ' ' || a.person_id_number"
-    " || ' ' || a.unit)"
-)
+SEARCH = "a.search_folded"
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +60,8 @@ def test_text_search_matches_like_before_through_the_index(env: Env):
     assert roles(env, "thu%huong") == []
     assert env.run(api.account_page, api.AccountFilter(text="   ")).total >= 2  # no filter
 
-    # The planner answers the function's predicate from the trigram index.
+    # The index answers the predicate the function uses (the stored folded column), and
+    # the function needs no planner override: either plan reads folded text, none folds.
     with psycopg.connect(env.db) as conn:
         conn.execute("SET enable_seqscan = off")
         plan = "\n".join(
@@ -73,15 +71,27 @@ def test_text_search_matches_like_before_through_the_index(env: Env):
             )
         )
         assert "account_search_trgm_idx" in plan
+        conn.execute("RESET enable_seqscan")
+        matches = "'sys.account_matches(text)'::regprocedure"
+        config = conn.execute(f"SELECT proconfig FROM pg_proc WHERE oid = {matches}").fetchone()[0]
+        assert not any(c.startswith("enable_seqscan") for c in config or [])
+        body = conn.execute(f"SELECT pg_get_functiondef({matches})").fetchone()[0]
+        assert "search_folded" in body and "fold_vi" not in body
         page_src = conn.execute(
             "SELECT prosrc FROM pg_proc WHERE oid = "
             "'admin.account_page(text,bigint,text,text,text,text,integer,integer)'::regprocedure"
         ).fetchone()[0]
-        conn.execute("RESET enable_seqscan")  # the function's own SET must do it
-        # And the function reads it: the index's scans in this transaction go up by one.
-        scans = "SELECT pg_stat_get_xact_numscans('sys.account_search_trgm_idx'::regclass)"
-        before = conn.execute(scans).fetchone()[0]
         hits = conn.execute("SELECT sys.account_matches(%s)", ("le thi thu huong",)).fetchone()[0]
         assert plain.role_name in hits and odd.role_name not in hits
-        assert conn.execute(scans).fetchone()[0] == before + 1
     assert "strpos" not in page_src and "sys.account_matches(v_text)" in page_src
+
+
+def test_stored_search_text_follows_a_renamed_account(env: Env):
+    tag = uuid.uuid4().hex[:8]
+    draft = create(env, full_name="Hoàng Thị Ngọc Ánh", unit=f"Phòng {tag}")
+    assert roles(env, f"hoang thi ngoc anh {draft.person_id_number}") == [draft.role_name]
+    profile = api.AccountProfile(draft.person_id_number, "Hoàng Thị Ngọc Ánh Dương", f"Sở {tag}")
+    changes = env.run(api.update_account, draft.role_name, profile)
+    assert set(changes) == {"full_name", "unit"}  # the derived column is no "change"
+    assert roles(env, f"phong {tag}") == []
+    assert roles(env, f"ngoc anh duong {draft.person_id_number} so {tag}") == [draft.role_name]
