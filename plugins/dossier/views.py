@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dossier import formats
+from app.dossier import formats, output
 from app.dossier.store import DocumentCache, DossierStore, UploadCancelled, shared_cache
 from app.dossier.versions import chain_text, version_chain, vn_date
 from app.dossier.viewer_model import ViewerModel, parse_page_range
@@ -94,6 +94,9 @@ T_PRINT_LOG = Text(
 T_PRINTER = Text("Không mở được máy in", "Cannot open the printer")
 T_PRINTED = Text("Đã gửi {n} trang tới máy in", "Sent {n} pages to the printer")
 T_OUTPUT_BUSY = Text("Đang chuẩn bị trang… {done} / {total}", "Preparing pages… {done} / {total}")
+T_PRINT_CANCELLED = Text(
+    "Đã hủy: đã gửi {n}/{m} trang tới máy in.", "Cancelled: sent {n}/{m} pages to the printer."
+)
 T_OUTPUT_CANCELLED = Text(
     "Đã hủy: không có tệp nào được ghi, không gửi gì tới máy in.",
     "Cancelled: no file was written, nothing was sent to print.",
@@ -299,6 +302,14 @@ class _Signals(QObject):
 
 class OutputCancelled(Exception):
     """The person cancelled an export or print before its audit event."""
+
+
+class PrintCancelled(OutputCancelled):
+    """The person cancelled a print run after ``sent`` of ``total`` pages went out."""
+
+    def __init__(self, sent: int, total: int, note: str = "") -> None:
+        super().__init__(sent, total)
+        self.sent, self.total, self.note = sent, total, note
 
 
 class DossierViewer(QWidget):
@@ -735,14 +746,15 @@ class DossierViewer(QWidget):
         model: ViewerModel | None = None,
         progress: Callable[[int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
-    ) -> list:
+    ) -> Iterator:
         """Pages (0-based) as Pillow images with the rotation and levels of ``model`` (the
-        viewer's own by default). Safe on a worker thread given snapshots of ``doc`` and
-        ``model``: the UI thread may rotate, or open another file, meanwhile."""
+        viewer's own by default), decoded one at a time as they are asked for: print and
+        export hold one page, not the range (300 pages at 300 dpi would be ~2.5 GB). Safe
+        on a worker thread given snapshots of ``doc`` and ``model``: the UI thread may
+        rotate, or open another file, meanwhile. ``progress`` gets pages prepared."""
         doc = doc if doc is not None else self.doc
         model = model if model is not None else self.model
         assert doc is not None
-        out = []
         for n, i in enumerate(pages):
             if cancelled is not None and cancelled():
                 raise OutputCancelled
@@ -750,10 +762,11 @@ class DossierViewer(QWidget):
                 if doc is not self.doc:  # another file was opened: this one is closed
                     raise formats.DossierFileError(self.t(T_DOC_CLOSED))
                 im = doc.page(i)
-            out.append(model.apply(im))
+            im = model.apply(im)
             if progress is not None:
                 progress(n + 1)
-        return out
+            yield im
+            del im  # not kept while the consumer asks for the next page
 
     def export_pages(
         self,
@@ -765,27 +778,27 @@ class DossierViewer(QWidget):
         progress: Callable[[int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> Path:
-        """Write pages to a PDF (or a multi-page TIFF when the name says .tif). For a stored
-        document the EXPORT audit event is part of the operation: the file is written to a
-        temporary name, and only renamed into place once the event is stored; if it cannot
-        be stored, nothing is left and DossierFileError says why. Runs on a worker thread
-        from :meth:`start_export` (``progress`` gets pages done, then len(pages) + 1 once
-        the file is written; ``cancelled`` is asked between pages and before the event)."""
+        """Write pages to a PDF (or a multi-page G4 TIFF when the name says .tif), one page
+        decoded at a time (app.dossier.output). For a stored document the EXPORT audit
+        event is part of the operation: the file is written to a temporary name, and only
+        renamed into place once the event is stored; if it cannot be stored, or the person
+        cancels, nothing is left (DossierFileError / OutputCancelled). Runs on a worker
+        thread from :meth:`start_export` (``progress`` gets pages done, then len(pages) + 1
+        once the file is in place; ``cancelled`` is asked between pages and before the
+        event)."""
         path = Path(path)
-        images = [
-            im.convert("L") if im.mode in ("1", "L") else im
-            for im in self.page_images(pages, doc, model, progress, cancelled)
-        ]
         part = path.with_name(f".{path.name}.part")
         try:
-            if path.suffix.lower() in (".tif", ".tiff"):
-                bilevel = [im.convert("1") for im in images]
-                bilevel[0].save(
-                    part, "TIFF", compression="group4", save_all=True, append_images=bilevel[1:]
+            try:
+                output.write_pages(
+                    part,
+                    len(pages),
+                    self.page_images(pages, doc, model, progress),
+                    cancelled,
+                    tiff=output.is_tiff_name(path),  # the .part name does not say
                 )
-            else:
-                images[0].save(part, "PDF", save_all=True, append_images=images[1:], resolution=150)
-            del images
+            except output.Cancelled:
+                raise OutputCancelled from None
             if cancelled is not None and cancelled():
                 raise OutputCancelled  # before the event: nothing happened
             self._record_output(
@@ -808,31 +821,52 @@ class DossierViewer(QWidget):
         progress: Callable[[int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> int:
-        """Paint pages on a QPrinter (a real printer, or a PDF file in tests). For a stored
-        document the PRINT audit event is stored first; if it cannot be, nothing prints.
-        Runs on a worker thread from :meth:`start_print` (Qt allows QPainter on a QPrinter
-        outside the GUI thread); ``progress`` counts rendered pages, then painted ones.
-        Cancelling stops before the event, never half-way through a print run."""
-        images = self.page_images(pages, doc, model, progress, cancelled)
+        """Paint pages on a QPrinter (a real printer, or a PDF file in tests), rendering one
+        page at a time. For a stored document the PRINT audit event is stored first; if it
+        cannot be, nothing prints. Runs on a worker thread from :meth:`start_print` (Qt
+        allows QPainter on a QPrinter outside the GUI thread); ``progress`` counts pages
+        sent. Cancelling before the event sends nothing (OutputCancelled); once printing,
+        it stops after the page being painted: the pages already painted go to the printer
+        (a spooler cannot take back what it has), a second PRINT event records
+        ``{"cancelled": true, "sent": [...], "requested": [...]}`` and PrintCancelled says
+        how many went out."""
         if cancelled is not None and cancelled():
             raise OutputCancelled
-        self._record_output("PRINT", {"pages": [p + 1 for p in pages]}, T_PRINT_LOG, info)
+        numbers = [p + 1 for p in pages]
+        self._record_output("PRINT", {"pages": numbers}, T_PRINT_LOG, info)
         painter = QPainter()
         if not painter.begin(printer):
             raise formats.DossierFileError(self.t(T_PRINTER))
+        sent = 0
         try:
-            for n, im in enumerate(images):
-                if n:
+            for im in self.page_images(pages, doc, model):
+                if sent and cancelled is not None and cancelled():
+                    break
+                if sent:
                     printer.newPage()
                 img = pil_to_qimage(im)
-                images[n] = None  # free the page once it is on its way
+                del im  # the page lives on as the QImage only while it is painted
                 area = painter.viewport()
                 size = img.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
                 painter.drawImage(QRectF(0, 0, size.width(), size.height()), img)
+                del img
+                sent += 1
                 if progress is not None:
-                    progress(len(pages) + n + 1)
+                    progress(sent)
         finally:
             painter.end()
+        if sent < len(pages):
+            note = ""
+            try:
+                self._record_output(
+                    "PRINT",
+                    {"cancelled": True, "sent": numbers[:sent], "requested": numbers},
+                    T_PRINT_LOG,
+                    info,
+                )
+            except formats.DossierFileError as exc:
+                note = " " + str(exc)
+            raise PrintCancelled(sent, len(pages), note)
         return len(pages)
 
     def _record_output(
@@ -876,7 +910,7 @@ class DossierViewer(QWidget):
         """Print on a worker thread, like :meth:`start_export`."""
         return self._start_output(
             T_PRINT,
-            2 * len(pages),
+            len(pages),
             lambda snap, progress, cancelled: self.print_pages(
                 printer, pages, progress=progress, cancelled=cancelled, **snap
             ),
@@ -915,6 +949,8 @@ class DossierViewer(QWidget):
         def run() -> None:
             try:
                 result = work(snap, lambda n: sig.output_progress.emit(n, steps), stop.is_set)
+            except PrintCancelled as exc:  # some pages went out: say how many
+                sig.output_finished.emit(exc, "")
             except OutputCancelled:
                 sig.output_finished.emit(None, "")
             except formats.DossierFileError as exc:
@@ -945,6 +981,9 @@ class DossierViewer(QWidget):
             dlg.deleteLater()
         if error is None:
             self.status.setText(self._output_done_text(result))
+        elif error == "" and isinstance(result, PrintCancelled):
+            text = self.t(T_PRINT_CANCELLED).format(n=result.sent, m=result.total)
+            self.status.setText(text + result.note)
         elif error == "":
             self.status.setText(self.t(T_OUTPUT_CANCELLED))
         else:
