@@ -3,12 +3,13 @@
 Source strings in app/ui are English and wrapped in ``translate("Context", "text")``
 (recognised by ``pyside6-lupdate``); the Vietnamese catalogue is
 resources/i18n/landrec_vi.ts, compiled to landrec_vi.qm (committed, so an install needs
-no Qt tools). Plugins carry their own vi/en texts as data (:class:`app.plugin.Text`).
+no Qt tools); resources/i18n/qtbase_vi.ts/.qm does the same for Qt's own dialogs and
+widgets. Plugins carry their own vi/en texts as data (:class:`app.plugin.Text`).
 
 Maintainers::
 
     python -m app.ui.i18n update    # lupdate: collect new strings into the .ts
-    python -m app.ui.i18n release   # lrelease: compile the .ts to the .qm
+    python -m app.ui.i18n release   # lrelease: compile both .ts files to their .qm
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import MappingProxyType
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
@@ -30,50 +30,13 @@ DEFAULT_LANG = "vi"
 I18N_DIR = RESOURCES_DIR / "i18n"
 TS_FILE = I18N_DIR / "landrec_vi.ts"
 QM_FILE = I18N_DIR / "landrec_vi.qm"
+#: Vietnamese for Qt's own dialogs and widgets (file and print dialogs, text-field context
+#: menus, standard buttons): Qt 6 ships no qtbase_vi. Hand-kept, see docs/plugins.md.
+QT_TS_FILE = I18N_DIR / "qtbase_vi.ts"
+QT_QM_FILE = I18N_DIR / "qtbase_vi.qm"
 
 #: ``translate("Context", "text")``: the call lupdate looks for.
 translate = QCoreApplication.translate
-
-
-#: Qt's standard button texts (context QPlatformTheme: every QDialogButtonBox and
-#: QMessageBox), which would stay English: Qt 6 ships no Vietnamese base catalogue.
-QT_STANDARD_TEXTS_VI = MappingProxyType(
-    {
-        "OK": "Đồng ý",
-        "Save": "Lưu",
-        "Save All": "Lưu tất cả",
-        "Open": "Mở",
-        "Yes": "Có",
-        "Yes to All": "Có tất cả",
-        "No": "Không",
-        "No to All": "Không với tất cả",
-        "Abort": "Hủy bỏ",
-        "Retry": "Thử lại",
-        "Ignore": "Bỏ qua",
-        "Close": "Đóng",
-        "Cancel": "Hủy",
-        "Discard": "Bỏ thay đổi",
-        "Don't Save": "Không lưu",
-        "Close without Saving": "Đóng không lưu",
-        "Help": "Trợ giúp",
-        "Apply": "Áp dụng",
-        "Reset": "Đặt lại",
-        "Restore Defaults": "Khôi phục mặc định",
-    }
-)
-
-
-class QtStandardTexts(QTranslator):
-    """Vietnamese for Qt's own standard buttons (a dictionary, not a .qm: the texts
-    live in Qt, not in our sources, so lupdate would drop them from our catalogue)."""
-
-    def translate(
-        self, context: str, source: str, disambiguation: str | None = None, n: int = -1
-    ) -> str | None:
-        # None (a null QString) lets Qt ask the next catalogue; "" would be an answer.
-        if context != "QPlatformTheme":
-            return None
-        return QT_STANDARD_TEXTS_VI.get(source.replace("&", ""))
 
 
 def resolve_lang(arg: str | None = None) -> str:
@@ -97,7 +60,7 @@ def install_language(app: QCoreApplication, lang: str) -> bool:
     Returns True when the requested language is fully available. Safe to call again with
     another language (tests switch languages inside one QApplication).
     """
-    for attr in ("_landrec_translator", "_landrec_qt_texts"):
+    for attr in ("_landrec_translator", "_landrec_qt_translator"):
         old = getattr(app, attr, None)
         if old is not None:
             app.removeTranslator(old)
@@ -105,16 +68,17 @@ def install_language(app: QCoreApplication, lang: str) -> bool:
     QLocale.setDefault(locale_for(lang))
     if lang == "en":
         return True
-    translator = QTranslator(app)
-    if not translator.load(str(QM_FILE)):
-        print(f"landrec: warning: cannot load {QM_FILE}; menus stay in English", file=sys.stderr)
-        return False
-    app.installTranslator(translator)
-    app._landrec_translator = translator  # keep a Python reference alive
-    qt_texts = QtStandardTexts(app)
-    app.installTranslator(qt_texts)
-    app._landrec_qt_texts = qt_texts
-    return True
+    complete = True
+    for attr, qm in (("_landrec_qt_translator", QT_QM_FILE), ("_landrec_translator", QM_FILE)):
+        translator = QTranslator(app)
+        if not translator.load(str(qm)):
+            print(f"landrec: warning: cannot load {qm}; texts stay in English", file=sys.stderr)
+            complete = False
+            continue
+        # Installed last = asked first: the app's catalogue before Qt's.
+        app.installTranslator(translator)
+        setattr(app, attr, translator)  # keep a Python reference alive
+    return complete
 
 
 def format_int(n: int, lang: str) -> str:
@@ -156,11 +120,17 @@ def release_qm(ts: Path = TS_FILE, qm: Path = QM_FILE) -> None:
     subprocess.run([_tool("pyside6-lrelease"), "-silent", str(ts), "-qm", str(qm)], check=True)
 
 
+def release_all() -> None:
+    """Compile both catalogues: the application's and the one for Qt's own texts."""
+    release_qm(TS_FILE, QM_FILE)
+    release_qm(QT_TS_FILE, QT_QM_FILE)
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "update":
         update_ts()
     elif command == "release":
-        release_qm()
+        release_all()
     else:
         sys.exit("usage: python -m app.ui.i18n update|release")
