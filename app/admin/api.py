@@ -10,6 +10,8 @@ come back as :class:`AdminError` with the server's Vietnamese sentence.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -467,6 +469,104 @@ class Integrity:
 def audit_verify(conn: psycopg.Connection, since: datetime | None = None) -> Integrity:
     r = _call(conn, "SELECT * FROM admin.audit_verify(%s)", (since,))[0]
     return Integrity(bool(r["ok"]), r["entry_id"], r["reason"], int(r["checked"]))
+
+
+#: Entries per step of a chunked check at first (≈ 0.1 s of server time), and the bounds
+#: the step size is adapted within so each step takes about VERIFY_STEP_SECONDS.
+VERIFY_STEP = 20_000
+VERIFY_STEP_MIN, VERIFY_STEP_MAX = 1_000, 200_000
+VERIFY_STEP_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class VerifyRun:
+    """A chunked integrity check begun on the server (``admin.audit_verify_start``)."""
+
+    run_id: int
+    total: int  # entries from the first one checked to the head when the run began
+
+
+@dataclass(frozen=True)
+class VerifyProgress:
+    """Where a run stands after a step. ``reason`` is None while it runs, 'cancelled' for a
+    cancelled run, else audit.verify's 'ok' / 'edited' / 'deleted' / 're-ordered'."""
+
+    run_id: int
+    checked: int
+    total: int
+    done: bool
+    ok: bool | None
+    entry_id: int | None
+    reason: str | None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.reason in ("cancelled", "abandoned")
+
+    def integrity(self) -> Integrity | None:
+        """The result as the one-shot check gives it (None until done, or if cancelled)."""
+        if not self.done or self.cancelled or self.ok is None:
+            return None
+        return Integrity(self.ok, self.entry_id, self.reason or "", self.checked)
+
+
+def audit_verify_start(conn: psycopg.Connection, since: datetime | None = None) -> VerifyRun:
+    """Begin a chunked check from ``since`` (None: the whole chain); the server keeps
+    where the walk is, only this administrator can continue it."""
+    r = _call(conn, "SELECT * FROM admin.audit_verify_start(%s)", (since,))[0]
+    return VerifyRun(int(r["run_id"]), int(r["total"]))
+
+
+def audit_verify_step(
+    conn: psycopg.Connection, run_id: int, limit: int = VERIFY_STEP
+) -> VerifyProgress:
+    """Check the run's next ``limit`` entries; the step that finds the result writes the
+    AUDIT_VERIFY event (server side)."""
+    r = _call(conn, "SELECT * FROM admin.audit_verify_step(%s, %s)", (run_id, limit))[0]
+    return VerifyProgress(run_id, int(r["checked"]), int(r["total"]), bool(r["done"]), r["ok"],
+                          r["entry_id"], r["reason"])  # fmt: skip
+
+
+def audit_verify_cancel(conn: psycopg.Connection, run_id: int) -> bool:
+    """Stop a run (recorded as a cancelled AUDIT_VERIFY event); False if it had finished."""
+    return bool(_call(conn, "SELECT admin.audit_verify_cancel(%s) AS c", (run_id,))[0]["c"])
+
+
+def next_step_size(limit: int, seconds: float, target: float = VERIFY_STEP_SECONDS) -> int:
+    """The next step's size so it takes about ``target`` seconds, given that ``limit``
+    entries took ``seconds`` (at most doubling at once, within the bounds)."""
+    if seconds <= 0:
+        return min(limit * 2, VERIFY_STEP_MAX)
+    wanted = int(limit * min(2.0, target / seconds))
+    return max(VERIFY_STEP_MIN, min(VERIFY_STEP_MAX, wanted))
+
+
+def audit_verify_chunks(
+    conn: psycopg.Connection,
+    since: datetime | None = None,
+    *,
+    limit: int = VERIFY_STEP,
+    adapt: bool = True,
+    progress: Callable[[VerifyProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> VerifyProgress:
+    """The whole chunked check in a loop (CLI, benchmarks, a worker thread): ``progress``
+    after every step, ``cancelled()`` asked before every step — when it says yes the run
+    is cancelled on the server and its last progress (reason 'cancelled') returned."""
+    run = audit_verify_start(conn, since)
+    state = VerifyProgress(run.run_id, 0, run.total, False, None, None, None)
+    while not state.done:
+        if cancelled is not None and cancelled():
+            audit_verify_cancel(conn, run.run_id)
+            return VerifyProgress(run.run_id, state.checked, state.total, True, None,
+                                  state.entry_id, "cancelled")  # fmt: skip
+        t0 = time.perf_counter()
+        state = audit_verify_step(conn, run.run_id, limit)
+        if adapt:
+            limit = next_step_size(limit, time.perf_counter() - t0)
+        if progress is not None:
+            progress(state)
+    return state
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """Audit viewer: filter the hash-chained log (admin.audit_entries), see the old/new diff of
-an entry, verify the chain off the UI thread (admin.audit_verify), export CSV/XLSX."""
+an entry, verify the chain off the UI thread in short server-side steps with progress and
+cancel (admin.audit_verify_start / _step / _cancel), export CSV/XLSX."""
 
 from __future__ import annotations
 
 import json
+import time as clock
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, QRegularExpression, Qt
+from PySide6.QtCore import QDate, QRegularExpression, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -84,6 +87,16 @@ REASONS = {
     "deleted": Text("đã bị xóa", "was deleted"),
     "re-ordered": Text("đã bị đổi chỗ", "was moved"),
 }
+T_PROGRESS = Text("Đã kiểm tra {n} / {m} bản ghi…", "{n} / {m} entries checked…")
+T_CANCEL = Text("Hủy", "Cancel")
+T_STOPPING = Text(
+    "Đang dừng sau bước đang chạy ({n} / {m} bản ghi)…",
+    "Stopping after the running step ({n} / {m} entries)…",
+)
+T_CANCELLED = Text(
+    "Đã hủy kiểm tra sau {n} / {m} bản ghi: chưa có kết luận về nhật ký.",
+    "Check cancelled after {n} / {m} entries: no conclusion about the log.",
+)
 T_COUNT = Text("{n} bản ghi.", "{n} entries.")
 T_COUNT_MORE = Text("{n} bản ghi (còn nữa: Trang sau).", "{n} entries (more: Older entries).")
 DIFF_HEADERS = (Text("Trường", "Field"), Text("Giá trị cũ", "Old"), Text("Giá trị mới", "New"))
@@ -100,6 +113,12 @@ def _text(value) -> str:
 
 
 class AuditViewer(QDialog):
+    #: Entries in the first step of the integrity check; later steps are sized to take
+    #: ≈ 0.2 s each (``verify_adapt``). Tests make both small.
+    verify_step = api.VERIFY_STEP
+    verify_adapt = True
+    PROGRESS_AFTER_MS = 1000
+
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -196,8 +215,30 @@ class AuditViewer(QDialog):
         self.csv_button.clicked.connect(lambda: self.export(fmt="csv"))
         self.xlsx_button = QPushButton(ctx.text(T_XLSX))
         self.xlsx_button.clicked.connect(lambda: self.export(fmt="xlsx"))
+        # The check's progress, shown only once it has run for a second.
+        self.verify_bar = QProgressBar()
+        self.verify_bar.setObjectName("verifyProgress")
+        self.verify_bar.setRange(0, 1000)
+        self.verify_bar.setTextVisible(False)
+        self.verify_bar.setMaximumWidth(260)
+        self.verify_bar.hide()
+        self.cancel_button = QPushButton(ctx.text(T_CANCEL))
+        self.cancel_button.setObjectName("verifyCancel")
+        self.cancel_button.clicked.connect(self.cancel_verify)
+        self.cancel_button.hide()
+        self._show_progress = QTimer(self)
+        self._show_progress.setSingleShot(True)
+        self._show_progress.setInterval(self.PROGRESS_AFTER_MS)
+        self._show_progress.timeout.connect(self._reveal_progress)
+        self.verify_state: str | None = None  # running / stopping / done / cancelled / failed
+        self.verify_values: list[int] = []  # progress bar values, in order (tests read them)
+        self._run: api.VerifyRun | None = None
+        self._last: api.VerifyProgress | None = None
+        self._step = self.verify_step
         for b in (self.more_button, self.verify_button):
             bar.addWidget(b)
+        bar.addWidget(self.verify_bar)
+        bar.addWidget(self.cancel_button)
         bar.addStretch(1)
         bar.addWidget(self.csv_button)
         bar.addWidget(self.xlsx_button)
@@ -339,30 +380,128 @@ class AuditViewer(QDialog):
         return lines
 
     # -- integrity ---------------------------------------------------------------------------
+    # The check runs as short steps on the server (admin.audit_verify_step), one background
+    # call each: the UI thread stays free, progress moves after every step and "Hủy" stops
+    # the run before the next step. The server keeps the walk's state and writes the result.
     def verify(self) -> None:
+        if self.verify_state in ("running", "stopping"):
+            return
         self.verify_button.setEnabled(False)
+        self.verify_state = "running"
+        self.verify_values = []
+        self.integrity = None
+        self._run = self._last = None
+        self._step = self.verify_step
+        self.verify_bar.setValue(0)
+        self.cancel_button.setEnabled(True)
+        self._show_progress.start()
         show_status(self.verify_label, self.ctx.text(T_VERIFYING), INFO_STYLE)
-        call(self.ctx, api.audit_verify, self._verified, self._verify_failed)
+        call(self.ctx, api.audit_verify_start, self._verify_started, self._verify_failed)
 
-    def _verified(self, r: api.Integrity) -> None:
-        self.integrity = r
-        self.verify_button.setEnabled(True)
+    def _reveal_progress(self) -> None:
+        if self.verify_state in ("running", "stopping"):
+            self.verify_bar.show()
+            self.cancel_button.show()
+
+    def cancel_verify(self) -> None:
+        """Stop at the next step (the one on the wire finishes first)."""
+        if self.verify_state != "running":
+            return
+        self.verify_state = "stopping"
+        self.cancel_button.setEnabled(False)
+        last = self._last
+        n, m = (last.checked, last.total) if last else (0, self._run.total if self._run else 0)
+        show_status(self.verify_label, self._counts(T_STOPPING, n, m), INFO_STYLE)
+
+    def _counts(self, text: Text, n: int, m: int) -> str:
         lang = self.ctx.lang
-        from app.admin.forms import format_count
+        return self.ctx.text(text).format(n=forms.format_count(n, lang),
+                                          m=forms.format_count(m, lang))  # fmt: skip
 
+    def _verify_started(self, run: api.VerifyRun) -> None:
+        self._run = run
+        self._next_step()
+
+    def _next_step(self) -> None:
+        run = self._run
+        assert run is not None
+        if self.verify_state == "stopping":
+            call(self.ctx, lambda c: api.audit_verify_cancel(c, run.run_id),
+                 lambda _: self._verify_cancelled(), self._verify_failed)  # fmt: skip
+            return
+        limit = self._step
+
+        def work(conn) -> tuple[api.VerifyProgress, float]:
+            t0 = clock.perf_counter()
+            return api.audit_verify_step(conn, run.run_id, limit), clock.perf_counter() - t0
+
+        call(self.ctx, work, self._stepped, self._verify_failed)
+
+    def _stepped(self, result: tuple[api.VerifyProgress, float]) -> None:
+        p, seconds = result
+        self._last = p
+        if self.verify_adapt:
+            self._step = api.next_step_size(self._step, seconds)
+        value = 1000 if p.total <= 0 else min(1000, p.checked * 1000 // p.total)
+        self.verify_bar.setValue(value)
+        self.verify_values.append(value)
+        if p.done:
+            self._verified(p)
+            return
+        if self.verify_state == "running":
+            show_status(self.verify_label, self._counts(T_PROGRESS, p.checked, p.total))
+        self._next_step()
+
+    def _end_verify(self, state: str) -> None:
+        self.verify_state = state
+        self._show_progress.stop()
+        self.verify_bar.hide()
+        self.cancel_button.hide()
+        self.verify_button.setEnabled(True)
+
+    def _verify_cancelled(self) -> None:
+        self._end_verify("cancelled")
+        last = self._last
+        n, m = (last.checked, last.total) if last else (0, self._run.total if self._run else 0)
+        show_status(self.verify_label, self._counts(T_CANCELLED, n, m), INFO_STYLE)
+
+    def _verified(self, p: api.VerifyProgress) -> None:
+        r = p.integrity()
+        if r is None:  # cancelled elsewhere (another window of this administrator)
+            self._verify_cancelled()
+            return
+        self._end_verify("done")
+        self.integrity = r
+        lang = self.ctx.lang
         if r.ok:
-            text = self.ctx.text(T_INTACT).format(n=format_count(r.checked, lang), last=r.entry_id)
+            text = self.ctx.text(T_INTACT).format(
+                n=forms.format_count(r.checked, lang), last=r.entry_id
+            )
             show_status(self.verify_label, text, OK_STYLE)
         else:
             why = self.ctx.text(REASONS.get(r.reason, Text(r.reason, r.reason)))
             text = self.ctx.text(T_BROKEN).format(
-                entry=r.entry_id, why=why, n=format_count(r.checked, lang)
+                entry=r.entry_id, why=why, n=forms.format_count(r.checked, lang)
             )
             show_status(self.verify_label, text, ERROR_STYLE + " font-weight: bold;")
 
     def _verify_failed(self, err: api.AdminError) -> None:
-        self.verify_button.setEnabled(True)
+        self._end_verify("failed")
         show_status(self.verify_label, err.message, ERROR_STYLE)
+
+    def done(self, result: int) -> None:
+        # Closed mid-check: end the run on the server rather than leave it hanging.
+        run = self._run
+        if run is not None and self.verify_state in ("running", "stopping"):
+            self.verify_state = "cancelled"
+            session = getattr(self.ctx, "session", None)
+            if session is not None:
+                self.ctx.run_in_background(
+                    lambda: session.run(lambda c: api.audit_verify_cancel(c, run.run_id)),
+                    lambda _r: None,
+                    lambda _e: None,
+                )
+        super().done(result)
 
     def export(self, fmt: str = "xlsx", path: str | None = None) -> None:
         export_model(self.ctx, self, self.model, "audit.log", self.status, path, fmt)
