@@ -63,6 +63,10 @@ def register(subparsers) -> None:
         "--upload-mb", type=int, default=100,
         help="time an N MB upload through the proxy, one call per chunk vs pipelined (0 = skip)",
     )  # fmt: skip
+    dossier.add_argument(
+        "--export-pages", type=int, default=100,
+        help="time and peak memory of exporting N pages at 300 dpi to PDF and TIFF (0 = skip)",
+    )  # fmt: skip
     dossier.set_defaults(func=run_dossier)
 
     searchb = bench_sub.add_parser(

@@ -12,7 +12,9 @@ real viewer widget (off-screen) through it:
   open connection, bytes from the local cache).
 
 Medians of ``--runs`` runs against the targets. ``--verify-mb N`` also times the server's
-hash check of an N MB upload (the finish of a 300 MB scan). Everything created is removed.
+hash check of an N MB upload (the finish of a 300 MB scan). ``--export-pages N`` (100 by
+default) adds the export of N pages at 300 dpi to PDF and TIFF: time and peak RSS, each in
+its own process (app/bench/dossier_export.py). Everything created is removed.
 """
 
 from __future__ import annotations
@@ -142,6 +144,7 @@ def run(
     verify_mb: int,
     progress=print,
     upload_mb: int = 0,
+    export_pages: int = 0,
 ) -> str:
     from app.dossier import samples
     from app.dossier.store import DocumentCache, DossierStore
@@ -261,6 +264,10 @@ def run(
             f"{verify_mb} MB upload, local: {big[0]:.1f} s; server SHA-256 check at "
             f"finish: {big[1] * 1000:.0f} ms"
         )
+    if export_pages > 0:  # local, no store: the viewer's streaming export (app.dossier.output)
+        from app.bench.dossier_export import measure
+
+        lines.extend(measure(export_pages, progress))
     return "\n".join(lines)
 
 
@@ -274,6 +281,7 @@ def main(args: argparse.Namespace) -> int:
             getattr(args, "verify_mb", 0),
             progress=lambda m: print(f"  {m}", flush=True),
             upload_mb=getattr(args, "upload_mb", 0),
+            export_pages=getattr(args, "export_pages", 0),
         )
     )
     return 0
