@@ -263,3 +263,77 @@ def test_viewer_verifies_with_progress_and_cancel(qtbot, env: AdminEnv) -> None:
         f"Nhật ký toàn vẹn: đã kiểm tra {n} bản ghi (đến bản ghi số {r.entry_id})."
     )
     assert viewer.verify_bar.isHidden() and viewer.cancel_button.isHidden()
+
+
+# --- the rights dialog's account chooser ----------------------------------------------------
+def test_rights_dialog_finds_accounts_by_server_search(qtbot, env: AdminEnv, monkeypatch) -> None:
+    from PySide6.QtTest import QTest
+
+    from plugins.admin import views_rights
+    from plugins.admin.views_rights import RightsDialog
+
+    role = env.tracker.track(env.db, env.tracker.new_role_name("huong"))
+    with psycopg.connect(env.db, autocommit=True) as owner:
+        owner.execute(
+            "SELECT sys.create_account_internal(%s, '079188001234', 'Đặng Thị Hường', "
+            "'Chi nhánh VPĐK đất đai Bù Đăng', NULL, NULL, NULL, "
+            '\'{"cadastral": ["viewer", "editor"]}\', NULL, true, NULL, NULL)',
+            (role,),
+        )
+    asked: list[api.AccountFilter] = []
+    real_page = api.account_page
+
+    def counting(conn, f: api.AccountFilter) -> api.AccountPage:
+        asked.append(f)
+        return real_page(conn, f)
+
+    monkeypatch.setattr(api, "account_page", counting)
+    window = QWidget()
+    qtbot.addWidget(window)
+    ctx = UiContext(env.session, "vi", PluginRegistry(), window, TaskRunner(window))
+    dialog = RightsDialog(ctx, None, window)
+    dialog.show()
+    dialog.load()
+    # Opening asks for one short page (not every account): 20 shown of the 30+ accounts.
+    qtbot.waitUntil(lambda: dialog.account_list.count() > 0, timeout=10_000)
+    assert [(f.text, f.limit) for f in asked] == [(None, views_rights.SEARCH_LIMIT + 1)]
+    assert dialog.account_list.count() == views_rights.SEARCH_LIMIT
+    assert "gõ thêm để thu hẹp" in dialog.account_hint.text()
+
+    # Typing a name without diacritics: one request after the burst of keys, one match.
+    QTest.keyClicks(dialog.account_search, "dang thi huong")
+    qtbot.waitUntil(lambda: len(asked) == 2 and dialog.account_list.count() == 1, timeout=5_000)
+    qtbot.wait(views_rights.SEARCH_DELAY_MS + 100)
+    assert [f.text for f in asked] == [None, "dang thi huong"]
+    item = dialog.account_list.item(0)
+    assert (
+        item.text() == f"Đặng Thị Hường — {role} · Xem và cập nhật (Chi nhánh VPĐK đất đai Bù Đăng)"
+    )
+    assert dialog.account_hint.text() == "1 tài khoản khớp."
+    # Choosing it loads its rights and area into the editor.
+    assert dialog.choose(role)
+    assert dialog.role() == role
+    assert dialog.editor.boxes[("cadastral", "editor")].isChecked()
+    assert dialog.editor.boxes[("cadastral", "viewer")].isChecked()
+    assert not dialog.editor.boxes[("planning", "viewer")].isChecked()
+    assert dialog.editor.whole.isChecked()
+    assert "Đặng Thị Hường" in dialog.chosen_label.text()
+
+    # Many matches: "nguyen van thu" (the 30 accounts "Nguyễn Văn Thử n") → 20 shown.
+    dialog.account_search.clear()
+    QTest.keyClicks(dialog.account_search, "nguyen van thu")
+    qtbot.waitUntil(lambda: len(asked) == 3, timeout=5_000)
+    qtbot.waitUntil(lambda: dialog.account_list.count() == views_rights.SEARCH_LIMIT, timeout=5_000)
+    assert all("Nguyễn Văn Thử" in dialog.account_list.item(i).text()
+               for i in range(dialog.account_list.count()))  # fmt: skip
+    assert dialog.account_hint.text().startswith("30 tài khoản khớp; hiện 20 đầu tiên")
+    assert dialog.role() == role  # the chosen account stays until another is chosen
+
+    # Opened for a given account (from the accounts window): that one is chosen.
+    asked.clear()
+    other = RightsDialog(ctx, role, window)
+    other.show()
+    other.load()
+    qtbot.waitUntil(lambda: other.role() == role, timeout=10_000)
+    assert len(asked) == 1 and asked[0].text == role
+    assert other.editor.whole.isChecked()

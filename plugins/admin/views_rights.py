@@ -1,19 +1,23 @@
 """Rights editor: subsystems × (view / edit / approve / administer), the area tree
 (province → communes in force) and a preview of what the account will see, counted by
-the server (admin.rights_preview)."""
+the server (admin.rights_preview). The account is found by a server-side search as the
+administrator types (admin.account_page's accent-insensitive text filter, one short page),
+never by loading every account."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -38,7 +42,19 @@ T_PREVIEW = Text("Tài khoản sẽ được", "The account will")
 T_COUNTING = Text("Đang tính…", "Counting…")
 T_TITLE = Text("Phân quyền theo phân hệ và địa bàn", "Rights by subsystem and area")
 T_ACCOUNT = Text("Tài khoản:", "Account:")
-T_CHOOSE = Text("— chọn tài khoản —", "— choose an account —")
+T_FIND = Text(
+    "Gõ họ tên, tên đăng nhập, số định danh hoặc đơn vị (không cần dấu)…",
+    "Type a name, user name, ID number or unit (accents optional)…",
+)
+T_MATCHES = Text("{n} tài khoản khớp.", "{n} matching accounts.")
+T_MATCHES_MORE = Text(
+    "{n} tài khoản khớp; hiện {shown} đầu tiên — gõ thêm để thu hẹp.",
+    "{n} matching accounts; the first {shown} shown — type more to narrow.",
+)
+T_NO_MATCH = Text("Không có tài khoản nào khớp.", "No account matches.")
+T_SEARCHING = Text("Đang tìm…", "Searching…")
+T_CHOSEN = Text("Đang phân quyền cho: {name} ({role}) — {unit}",
+                "Editing the rights of: {name} ({role}) — {unit}")  # fmt: skip
 T_SAVED = Text("Đã lưu quyền và địa bàn của {role}.", "Rights and area of {role} saved.")
 T_SAVING = Text("Đang lưu…", "Saving…")
 T_NO_ROLE = Text("Hãy chọn một tài khoản.", "Choose an account.")
@@ -51,6 +67,9 @@ T_CLOSE = Text("Đóng", "Close")
 
 #: Delay before the preview is asked again after a click (ms): one query per burst.
 PREVIEW_DELAY_MS = 300
+#: The account search: wait this long after the last key, show at most this many.
+SEARCH_DELAY_MS = 250
+SEARCH_LIMIT = 20
 
 
 class RightsEditor(QWidget):
@@ -249,14 +268,33 @@ class RightsDialog(QDialog):
     def __init__(self, ctx: AppContext, role: str | None = None, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.accounts: dict[str, api.AccountRow] = {}
+        self.accounts: dict[str, api.AccountRow] = {}  # the matches shown
+        self.chosen: api.AccountRow | None = None
         self.busy = False
+        self.pages_fetched = 0  # account_page calls (one per search)
+        self._asked = 0
         self.setObjectName("rightsDialog")
         self.setWindowTitle(ctx.text(T_TITLE))
-        self.resize(900, 620)
-        self.account_box = QComboBox()
-        self.account_box.setObjectName("account")
-        self.account_box.currentIndexChanged.connect(self._account_chosen)
+        self.resize(900, 680)
+        self.account_search = QLineEdit()
+        self.account_search.setObjectName("accountSearch")
+        self.account_search.setPlaceholderText(ctx.text(T_FIND))
+        self.account_search.setClearButtonEnabled(True)
+        self.account_list = QListWidget()
+        self.account_list.setObjectName("accountMatches")
+        self.account_list.setMaximumHeight(120)
+        self.account_list.currentItemChanged.connect(lambda item, _p: self._account_chosen(item))
+        self.account_hint = QLabel()
+        self.account_hint.setObjectName("accountHint")
+        self.chosen_label = QLabel()
+        self.chosen_label.setObjectName("chosenAccount")
+        self.chosen_label.setStyleSheet("font-weight: bold;")
+        self.search_timer = QTimer(self)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(SEARCH_DELAY_MS)
+        self.search_timer.timeout.connect(self.search)
+        self.account_search.textEdited.connect(lambda _t: self.search_timer.start())
+        self.account_search.returnPressed.connect(self.search)
         self.editor = RightsEditor(ctx, self)
         self.message = QLabel()
         self.message.setObjectName("message")
@@ -266,14 +304,18 @@ class RightsDialog(QDialog):
             ctx.text(T_SAVE), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.save_button.setObjectName("save")
+        self.save_button.setAutoDefault(False)  # Enter in the search field searches
         self.buttons.addButton(ctx.text(T_CLOSE), QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         head = QHBoxLayout()
         head.addWidget(QLabel(ctx.text(T_ACCOUNT)))
-        head.addWidget(self.account_box, 1)
+        head.addWidget(self.account_search, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
+        layout.addWidget(self.account_list)
+        layout.addWidget(self.account_hint)
+        layout.addWidget(self.chosen_label)
         layout.addWidget(self.editor, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
@@ -281,26 +323,87 @@ class RightsDialog(QDialog):
 
     def load(self) -> None:
         self.editor.load_tree()
-        call(self.ctx, api.list_accounts, self._accounts_loaded, self._error)
+        if self._wanted:
+            self.account_search.setText(self._wanted)
+        self.search()
 
-    def _accounts_loaded(self, rows: list[api.AccountRow]) -> None:
-        self.accounts = {r.role_name: r for r in rows if r.state != "disabled"}
-        self.account_box.blockSignals(True)
-        self.account_box.clear()
-        self.account_box.addItem(self.ctx.text(T_CHOOSE), None)
-        for r in self.accounts.values():
-            self.account_box.addItem(f"{r.role_name} — {r.full_name} ({r.unit})", r.role_name)
-        self.account_box.blockSignals(False)
-        if self._wanted in self.accounts:
-            self.account_box.setCurrentIndex(self.account_box.findData(self._wanted))
+    # -- the account search --------------------------------------------------------------------
+    def search(self) -> None:
+        """One page of the accounts matching the typed text, from the server."""
+        self.search_timer.stop()
+        text = self.account_search.text().strip()
+        self._asked += 1
+        asked = self._asked
+        self.pages_fetched += 1
+        show_status(self.account_hint, self.ctx.text(T_SEARCHING), INFO_STYLE)
+        # One more than shown: the disabled accounts are left out here (their rights are
+        # not edited), and the page's total says how many more there are.
+        f = api.AccountFilter(text=text or None, limit=SEARCH_LIMIT + 1)
+
+        def done(page: api.AccountPage) -> None:
+            if asked == self._asked:  # a later key asked again: show only the newest
+                self._matches(page)
+
+        def failed(err: api.AdminError) -> None:
+            if asked == self._asked:
+                show_status(self.account_hint, err.message, ERROR_STYLE)
+
+        call(self.ctx, lambda c: api.account_page(c, f), done, failed)
+
+    def _matches(self, page: api.AccountPage) -> None:
+        rows = [r for r in page.rows if r.state != "disabled"][:SEARCH_LIMIT]
+        self.accounts = {r.role_name: r for r in rows}
+        self.account_list.blockSignals(True)
+        self.account_list.clear()
+        for r in rows:
+            kind = forms.ACCOUNT_KIND_NAMES.get(r.account_kind)
+            kind_text = self.ctx.text(kind) if kind else r.account_kind
+            item = QListWidgetItem(f"{r.full_name} — {r.role_name} · {kind_text} ({r.unit})")
+            item.setData(Qt.ItemDataRole.UserRole, r.role_name)
+            self.account_list.addItem(item)
+        self.account_list.blockSignals(False)
+        if not rows:
+            show_status(self.account_hint, self.ctx.text(T_NO_MATCH), ERROR_STYLE)
+        elif page.total > len(rows):
+            n = forms.format_count(page.total, self.ctx.lang)
+            text = self.ctx.text(T_MATCHES_MORE).format(n=n, shown=len(rows))
+            show_status(self.account_hint, text, INFO_STYLE)
+        else:
+            show_status(self.account_hint, self.ctx.text(T_MATCHES).format(n=len(rows)))
+        if self._wanted in self.accounts:  # opened for this account: choose it
+            self._select(self._wanted)
+            self._wanted = None
+        elif self.chosen is not None and self.chosen.role_name in self.accounts:
+            # Still listed: highlight it without reloading it (keeps unsaved ticks).
+            self.account_list.blockSignals(True)
+            self._select(self.chosen.role_name)
+            self.account_list.blockSignals(False)
+        elif len(rows) == 1 and self.account_search.hasFocus() and self.chosen is None:
+            self.account_list.setCurrentRow(0)  # the only match: take it
+
+    def _select(self, role: str) -> bool:
+        for i in range(self.account_list.count()):
+            if self.account_list.item(i).data(Qt.ItemDataRole.UserRole) == role:
+                self.account_list.setCurrentRow(i)
+                return True
+        return False
+
+    def choose(self, role: str) -> bool:
+        """Choose a listed match (what a click does); False if it is not listed."""
+        return self._select(role)
 
     def role(self) -> str | None:
-        return self.account_box.currentData()
+        return self.chosen.role_name if self.chosen else None
 
-    def _account_chosen(self, _index: int) -> None:
-        row = self.accounts.get(self.role() or "")
+    def _account_chosen(self, item: QListWidgetItem | None) -> None:
+        row = None if item is None else self.accounts.get(item.data(Qt.ItemDataRole.UserRole))
         if row is None:
             return
+        self.chosen = row
+        text = self.ctx.text(T_CHOSEN)
+        self.chosen_label.setText(
+            text.format(name=row.full_name, role=row.role_name, unit=row.unit)
+        )
         self.editor.set_rights(row.kinds)
         self.editor.set_areas(row.communes, row.whole_province)
         self.message.clear()
