@@ -7,7 +7,8 @@ logins, failed logins, account events, hash-chained exactly like audit.append do
 times, as a temporary administrator whose second factor was verified, the calls the
 windows make: the accounts list (first page, filtered), the audit search (newest, by
 person, by table, by period, by action, next page), the integrity check over the whole
-log, and each report over the year. Medians of ``runs`` runs on a loopback connection
+log (one statement, and in the viewer's server-side steps: total and per step), and each
+report over the year. Medians of ``runs`` runs on a loopback connection
 (≈ server time). A report, not a test: exits 0.
 
 The 5 000 accounts are rows of sys.account without LOGIN roles (roles are cluster-wide;
@@ -268,6 +269,9 @@ def _measure(conn: psycopg.Connection, runs: int, progress: Callable[[str], None
     case("accounts", "first page, state locked", page(state="locked"), TARGET_MS)
     case("accounts", "first page, text 'thu 4321'", page(text="thu 4321"), TARGET_MS)
     case("accounts", "page 20 (offset 3 800)", page(offset=3_800), TARGET_MS)
+    # The rights dialog's account search: one page of 21, a text matching every account.
+    case("accounts", "chooser (21), text 'nguyen van thu'", page(text="nguyen van thu", limit=21),
+         TARGET_MS)  # fmt: skip
     case("accounts", "filter lists (facets)", lambda: api.account_facets(conn), TARGET_MS)
     case("accounts", "all at once (account_overview)", lambda: api.list_accounts(conn), None)
 
@@ -303,6 +307,7 @@ def _measure(conn: psycopg.Connection, runs: int, progress: Callable[[str], None
     ms, result = _median_ms(lambda: api.audit_verify(conn), max(1, min(runs, 3)))
     cases.append(Case("audit", f"verify whole chain ({result.checked:,} entries)", ms, 1, None))
     progress(f"audit / verify: {ms:.0f} ms, ok={result.ok}")
+    _measure_chunked_verify(conn, max(1, min(runs, 3)), cases, progress)
 
     today = vn_today()
     start = today - timedelta(days=365)
@@ -314,6 +319,41 @@ def _measure(conn: psycopg.Connection, runs: int, progress: Callable[[str], None
             None,
         )
     return cases
+
+
+def _measure_chunked_verify(
+    conn: psycopg.Connection, runs: int, cases: list[Case], progress: Callable[[str], None]
+) -> None:
+    """The integrity check as the audit viewer runs it: server-side steps, sized to take
+    ≈ 0.2 s each (api.next_step_size), timed whole and step by step."""
+    totals: list[float] = []
+    steps: list[float] = []
+    counts: list[int] = []
+    result = None
+    for _ in range(runs):
+        times: list[float] = []
+        last = [time.perf_counter()]
+
+        def tick(_p: api.VerifyProgress, times=times, last=last) -> None:
+            now = time.perf_counter()
+            times.append((now - last[0]) * 1000)
+            last[0] = now
+
+        t0 = time.perf_counter()
+        result = api.audit_verify_chunks(conn, progress=tick)
+        totals.append((time.perf_counter() - t0) * 1000)
+        steps += times
+        counts.append(len(times))
+    assert result is not None
+    n = f"{result.checked:,}"
+    cases.append(Case("audit", f"verify in steps: total ({n} entries)", statistics.median(totals),
+                      int(statistics.median(counts)), None))  # fmt: skip
+    cases.append(Case("audit", "verify in steps: one step (median)", statistics.median(steps),
+                      1, None))  # fmt: skip
+    cases.append(Case("audit", "verify in steps: slowest step", max(steps), 1, None))
+    progress(f"audit / verify in steps: {statistics.median(totals):.0f} ms in "
+             f"{statistics.median(counts):.0f} steps (median step "
+             f"{statistics.median(steps):.0f} ms), ok={result.ok}")  # fmt: skip
 
 
 def format_table(cases: list[Case], runs: int, accounts: int, entries: int) -> str:
