@@ -264,6 +264,13 @@ def test_viewer_verifies_with_progress_and_cancel(qtbot, env: AdminEnv) -> None:
     )
     assert viewer.verify_bar.isHidden() and viewer.cancel_button.isHidden()
 
+    # 3. Closed in the middle of a run: the run is cancelled on the server, not left open.
+    viewer.verify_button.click()
+    qtbot.waitUntil(lambda: len(viewer.verify_values) >= 1, timeout=5_000)
+    run_id = viewer._run.run_id
+    viewer.close()
+    qtbot.waitUntil(lambda: run_row(env.db, run_id)[0] == "cancelled", timeout=5_000)
+
 
 # --- the rights dialog's account chooser ----------------------------------------------------
 def test_rights_dialog_finds_accounts_by_server_search(qtbot, env: AdminEnv, monkeypatch) -> None:
