@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     from app.demo import cli as demo_cli
     from app.map import cli as map_cli
     from app.security import cli as security_cli
-    from app.store import audit_cli, db_cli
+    from app.store import audit_cli, backup_cli, db_cli
     from app.store import cli as store_cli
     from app.ui import cli as ui_cli
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cli.register(sub)  # demo-data
     security_cli.register(sub)  # agent once|run, admin bootstrap, demo-accounts
     audit_cli.register(sub)  # audit verify
+    backup_cli.register(sub)  # backup run|list|verify|restore|prune|schedule
     bench_cli.register(sub)  # bench rls, bench map, proxy
     map_cli.register(sub)  # render
     ui_cli.register(sub)  # demo, run
