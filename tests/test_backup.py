@@ -88,6 +88,7 @@ def test_backup_is_encrypted_complete_and_logged(taken: Taken, demo_db: str):
     m = taken.manifest
     files = sorted(p.name for p in taken.dest.iterdir())
     assert files == sorted([m.dump_file, m.roles_file, f"{m.name}.json"])  # no .part left
+    assert {(taken.dest / f).stat().st_mode & 0o777 for f in (m.dump_file, m.roles_file)} == {0o600}
     raw = (taken.dest / m.dump_file).read_bytes()
     assert raw[:5] != b"PGDMP" and raw[0] in (0x8C, 0xC3)  # an OpenPGP encrypted packet
     roles = (taken.dest / m.roles_file).read_bytes()

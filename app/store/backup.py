@@ -621,6 +621,7 @@ def _encrypt_from(
                 raise BackupError(f"{Path(command[0]).name} failed: {_last_line(producer_err)}")
             if encrypter.returncode != 0:
                 raise BackupError(f"gpg failed: {_last_line(encrypter_err)}")
+            part.chmod(0o600)  # encrypted, but still nobody else's business
             part.replace(out)
             if progress is not None:
                 progress(step, out.stat().st_size)
