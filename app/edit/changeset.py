@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -43,6 +45,31 @@ KINDS: dict[str, str] = {
     "chuyen_quyen": "Chuyển quyền",
     "the_chap": "Thế chấp",
     "xoa_the_chap": "Xóa thế chấp",
+}
+# Item ops (cad.change_item.op) with their Vietnamese names, for lists and the review.
+OPS: dict[str, str] = {
+    "split": "Tách thửa",
+    "merge": "Hợp thửa",
+    "reshape": "Sửa ranh giới",
+    "new": "Thửa mới",
+    "attributes": "Thay đổi thuộc tính",
+    "rights": "Chuyển quyền",
+    "mortgage": "Đăng ký thế chấp",
+    "mortgage_release": "Xóa thế chấp",
+    "certificate": "Cấp giấy chứng nhận",
+}
+# Right kinds (cad.land_right.kind) and party kinds (cad.party.kind).
+RIGHT_KINDS: dict[str, str] = {
+    "su_dung": "Quyền sử dụng đất",
+    "quan_ly": "Quyền quản lý đất",
+    "so_huu_tai_san": "Quyền sở hữu tài sản gắn liền với đất",
+}
+PARTY_KINDS: dict[str, str] = {
+    "ca_nhan": "Cá nhân",
+    "ho_gia_dinh": "Hộ gia đình",
+    "vo_chong": "Vợ chồng",
+    "to_chuc": "Tổ chức",
+    "cong_dong": "Cộng đồng dân cư",
 }
 STATUSES: dict[str, str] = {
     "nhap": "Bản nháp",
@@ -136,9 +163,82 @@ class Problems(list[Problem]):
 
 
 @dataclass
+class NewParty:
+    """A holder not yet in the records: validated like cad.party (NFC name, CCCD 12 digits,
+    CMND 9, passport, tax code for organisations). A document number already known makes
+    the server reuse that party instead of creating a second one."""
+
+    kind: str  # 'ca_nhan' | 'ho_gia_dinh' | 'vo_chong' | 'to_chuc' | 'cong_dong'
+    full_name: str
+    id_kind: str | None = None  # 'cccd' | 'cmnd' | 'ho_chieu' | 'mst'
+    id_number: str | None = None
+    birth_year: int | None = None
+    gender: str | None = None  # 'nam' | 'nu'
+    address: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out = {
+            "kind": self.kind,
+            "full_name": unicodedata.normalize("NFC", self.full_name),
+            "id_kind": self.id_kind,
+            "id_number": self.id_number,
+            "birth_year": self.birth_year,
+            "gender": self.gender,
+            "address": self.address,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass
+class Holder:
+    """One new holder of a transfer: an existing party (``party_id``) or a new one
+    (``party``), with its share (0 < share <= 1, at most 6 decimals; shares sum to 1)."""
+
+    share: Decimal | float | str
+    party_id: int | None = None
+    party: NewParty | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        if (self.party_id is None) == (self.party is None):
+            raise InvalidInput("Người nhận quyền cần mã chủ thể đã có hoặc thông tin người mới")
+        try:
+            share = float(Decimal(str(self.share)))
+        except (ArithmeticError, ValueError) as exc:
+            raise InvalidInput(f"Phần quyền «{self.share}» không phải là một số") from exc
+        if self.party_id is not None:
+            return {"party_id": int(self.party_id), "share": share}
+        assert self.party is not None
+        return {"party": self.party.as_json(), "share": share}
+
+
+@dataclass
+class Mortgage:
+    """A mortgage (thế chấp) to register: lender, contract number, registration date and the
+    secured amount in VND (optional)."""
+
+    lender: str
+    contract_number: str
+    registered_on: dt.date
+    secured_amount: int | None = None
+
+
+@dataclass
+class Certificate:
+    """A land-use-right certificate (giấy chứng nhận): serial "AB 123456", register number
+    (số vào sổ), issue date (not in the future) and issuing authority."""
+
+    serial: str
+    register_number: str
+    issued_on: dt.date
+    issuer: str
+
+
+@dataclass
 class ChangeItem:
     id: int
-    op: str  # 'split' | 'merge' | 'reshape' | 'new' | 'attributes'
+    # 'split' | 'merge' | 'reshape' | 'new' | 'attributes' | 'rights' | 'mortgage' |
+    # 'mortgage_release' | 'certificate' (record items keep their data in attributes)
+    op: str
     parcel_ids: list[int]
     base_versions: list[int]
     new_geometries: list[BaseGeometry]
@@ -348,6 +448,78 @@ def draft_attributes(
     return _draft_result(doc)
 
 
+def draft_rights(
+    conn: psycopg.Connection,
+    cs_id: int,
+    parcel_id: int,
+    base_version: int,
+    holders: list[Holder],
+    right_kind: str = "su_dung",
+) -> Problems:
+    """Transfer of rights (chuyển quyền): the new holders of ``right_kind`` on the parcel.
+    On approval the current rights of that kind end and these begin (approval date)."""
+    doc = _one(
+        conn,
+        _with_change_set("api.cs_draft_rights(%s, %s, %s, %s::jsonb, %s)"),
+        (cs_id, cs_id, parcel_id, base_version,
+         json.dumps([h.as_json() for h in holders], ensure_ascii=False), right_kind),
+    )  # fmt: skip
+    return _draft_result(doc)
+
+
+def draft_mortgage(
+    conn: psycopg.Connection, cs_id: int, parcel_id: int, base_version: int, mortgage: Mortgage
+) -> Problems:
+    """Register a mortgage on the parcel (a second one is allowed, the same contract not)."""
+    doc = _one(
+        conn,
+        _with_change_set("api.cs_draft_mortgage(%s, %s, %s, %s, %s, %s, %s)"),
+        (cs_id, cs_id, parcel_id, base_version, mortgage.lender, mortgage.contract_number,
+         mortgage.registered_on, mortgage.secured_amount),
+    )  # fmt: skip
+    return _draft_result(doc)
+
+
+def draft_mortgage_release(
+    conn: psycopg.Connection,
+    cs_id: int,
+    parcel_id: int,
+    base_version: int,
+    mortgage_id: int,
+    released_on: dt.date | None = None,
+) -> Problems:
+    """Release (xóa thế chấp) a mortgage in force on the parcel; default date today."""
+    doc = _one(
+        conn,
+        _with_change_set("api.cs_draft_mortgage_release(%s, %s, %s, %s, %s)"),
+        (cs_id, cs_id, parcel_id, base_version, mortgage_id, released_on),
+    )
+    return _draft_result(doc)
+
+
+def draft_certificate(
+    conn: psycopg.Connection,
+    cs_id: int,
+    parcels: dict[int, int],
+    certificate: Certificate,
+) -> Problems:
+    """Issue a certificate for parcels (parcel_id -> base version) of the same holders (after
+    the set's transfers). The certificates in force on them become 'cap_doi'."""
+    ids = list(parcels)
+    doc = _one(
+        conn,
+        _with_change_set("api.cs_draft_certificate(%s, %s, %s, %s, %s, %s, %s)"),
+        (cs_id, cs_id, ids, [parcels[i] for i in ids], certificate.serial,
+         certificate.register_number, certificate.issued_on, certificate.issuer),
+    )  # fmt: skip
+    return _draft_result(doc)
+
+
+def rights_as_of(conn: psycopg.Connection, parcel_id: int, at: dt.datetime) -> list[dict[str, Any]]:
+    """The parcel's rights as the records held them at ``at`` (name, kind, share, dates)."""
+    return list(_one(conn, "SELECT api.parcel_rights_as_of(%s, %s)", (parcel_id, at)) or [])
+
+
 def open_and_load(
     conn: psycopg.Connection, kind: str, reason: str, dossier_number: str | None = None
 ) -> ChangeSet:
@@ -400,14 +572,29 @@ def review(conn: psycopg.Connection, cs_id: int) -> dict[str, Any]:
     """For the approver's view: ``change_set`` (ChangeSet), ``problems`` (list[Problem]) and
     ``items``: per item ``old`` (official parcels now: geometry, number, sheet, version,
     base_version, area, address, land_uses), ``new`` (proposed geometries with area and
-    attributes) and ``diff`` (attribute changes: field, old, new)."""
-    doc = _one(conn, "SELECT api.review_change_set(%s)", (cs_id,))
+    attributes) and ``diff`` (attribute changes: field, old, new); ``label`` the op's
+    Vietnamese name. Record items also carry ``record`` — rights: ``old_holders`` →
+    ``new_holders`` (full_name, share, masked document, ``new`` for a person to create);
+    mortgage: lender, contract_number, registered_on, secured_amount, ``in_force`` (the
+    parcel's other mortgages); mortgage_release: the mortgage released; certificate:
+    serial, register_number, issued_on, issuer, parcel_ids, ``replaces`` — and ``summary``,
+    one Vietnamese line (see :func:`record_summary`). One round trip."""
+    doc = _one(
+        conn,
+        "SELECT api.review_change_set(%s) "
+        "|| jsonb_build_object('records', api.cs_records_review(%s))",
+        (cs_id, cs_id),
+    )
+    records = doc.get("records") or {}
     items = []
     for it in doc.get("review") or []:
         old = [dict(o, geom=_geom_hex(o.pop("wkb", None))) for o in it["old"]]
         new = [dict(n, geom=_geom_hex(n.pop("wkb", None))) for n in it["new"]]
-        items.append({"item_id": it["item_id"], "op": it["op"], "old": old, "new": new,
-                      "diff": it.get("diff") or []})  # fmt: skip
+        rec = records.get(str(it["item_id"]))
+        items.append({"item_id": it["item_id"], "op": it["op"],
+                      "label": OPS.get(it["op"], it["op"]), "old": old, "new": new,
+                      "diff": it.get("diff") or [], "record": rec,
+                      "summary": record_summary(it["op"], rec) if rec else None})  # fmt: skip
     return {
         "change_set": _change_set(doc),
         "problems": [_problem(p) for p in doc.get("problems") or []],
@@ -419,3 +606,60 @@ def list_change_sets(conn: psycopg.Connection, status: str | None = None) -> lis
     """Own change sets, and for approvers the submitted/decided ones of their area."""
     docs = _one(conn, "SELECT api.change_sets(%s)", (status,))
     return [_change_set(d) for d in docs or []]
+
+
+def _share(value: Any) -> str:
+    """0.5 -> "0,5" (shares as the office writes them)."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text.replace(".", ",")
+
+
+def _date_vn(value: str | None) -> str:
+    return dt.date.fromisoformat(value).strftime("%d/%m/%Y") if value else ""
+
+
+def _holders(rows: list[dict[str, Any]]) -> str:
+    return (
+        "; ".join(
+            f"{h.get('full_name') or ('mã ' + str(h.get('party_id')))} ({_share(h['share'])})"
+            for h in rows
+        )
+        or "(chưa có)"
+    )
+
+
+def record_summary(op: str, rec: dict[str, Any]) -> str:
+    """One Vietnamese line for a record item of the review, e.g.
+    "Chuyển quyền sử dụng đất: Nguyễn Văn A (1) → Trần Thị B (0,5); Lê Văn C (0,5)"."""
+    if op == "rights":
+        kind = RIGHT_KINDS.get(rec.get("right_kind") or "", rec.get("right_kind") or "")
+        return (
+            f"Chuyển {kind[0].lower() + kind[1:]}: {_holders(rec.get('old_holders') or [])}"
+            f" → {_holders(rec.get('new_holders') or [])}"
+        )
+    if op == "mortgage":
+        text = (
+            f"Đăng ký thế chấp: {rec.get('lender')}, hợp đồng số {rec.get('contract_number')}"
+            f", ngày {_date_vn(rec.get('registered_on'))}"
+        )
+        if rec.get("secured_amount") is not None:
+            amount = f"{int(Decimal(str(rec['secured_amount']))):,}".replace(",", ".")
+            text += f", số tiền bảo đảm {amount} đồng"
+        return text
+    if op == "mortgage_release":
+        return (
+            f"Xóa thế chấp: {rec.get('lender')}, hợp đồng số {rec.get('contract_number')}"
+            f" (đăng ký ngày {_date_vn(rec.get('registered_on'))}),"
+            f" xóa ngày {_date_vn(rec.get('released_on'))}"
+        )
+    if op == "certificate":
+        text = (
+            f"Cấp giấy chứng nhận số phát hành {rec.get('serial')}, số vào sổ"
+            f" {rec.get('register_number')}, ngày {_date_vn(rec.get('issued_on'))},"
+            f" {rec.get('issuer')}"
+        )
+        replaced = [c["serial"] for c in rec.get("replaces") or []]
+        if replaced:
+            text += f"; cấp đổi giấy {', '.join(replaced)}"
+        return text
+    return OPS.get(op, op)
