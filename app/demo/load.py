@@ -30,14 +30,17 @@ DATA_TABLES = (
     "price.parcel_position", "price.depth_band", "price.zone_price", "price.segment_price",
     "price.price_table", "price.zone", "price.road_segment", "price.road",
     "cad.change_item_geom", "cad.change_item",
-    "cad.parcel_lineage", "cad.mutation_parcel", "cad.mutation", "cad.restriction",
+    "cad.mortgage", "cad.parcel_lineage", "cad.mutation_parcel", "cad.mutation",
+    "cad.restriction",
     "cad.asset", "cad.land_right", "cad.certificate_parcel", "cad.certificate",
     "cad.party_member", "cad.party", "cad.land_use", "cad.parcel_old_key", "cad.parcel",
     "cad.map_sheet", "ref.admin_unit_succession", "ref.admin_unit",
 )  # fmt: skip
 
 #: Earlier versions of records (issue 3 history); emptied with the records on --replace.
-HISTORY_TABLES = ("hist.parcel", "hist.land_use", "hist.land_right", "hist.certificate")
+HISTORY_TABLES = (
+    "hist.parcel", "hist.land_use", "hist.land_right", "hist.certificate", "hist.mortgage",
+)  # fmt: skip
 
 
 @dataclass

@@ -29,6 +29,14 @@ ALTER TABLE cad.change_item DROP CONSTRAINT IF EXISTS change_item_op_check;
 ALTER TABLE cad.change_item ADD CONSTRAINT change_item_op_check CHECK (op IN (
     'split', 'merge', 'reshape', 'new', 'attributes',
     'rights', 'mortgage', 'mortgage_release', 'certificate'));
+-- The checks across open change sets (a serial, a contract, a release drafted twice) look
+-- items up by these keys; without the indexes each check would read every item ever drafted.
+CREATE INDEX change_item_serial_idx ON cad.change_item ((attributes ->> 'serial'))
+    WHERE op = 'certificate';
+CREATE INDEX change_item_mortgage_parcel_idx ON cad.change_item ((parcel_ids[1]))
+    WHERE op = 'mortgage';
+CREATE INDEX change_item_release_idx ON cad.change_item (((attributes ->> 'mortgage_id')::bigint))
+    WHERE op = 'mortgage_release';
 
 ------------------------------------------------------------------------------------------
 -- 2. Mortgages (thế chấp quyền sử dụng đất)
