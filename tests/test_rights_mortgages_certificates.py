@@ -560,3 +560,39 @@ def test_a_viewer_cannot_draft_and_the_author_cannot_approve(db, people, parcels
     assert owner(
         db, "SELECT party_id FROM cad.land_right WHERE parcel_id = %s AND valid_to IS NULL", (pid,)
     ) == [(known_id,)]
+
+
+# --- the parcel panel ---------------------------------------------------------------------------
+def test_the_parcel_panel_shows_the_mortgages_in_force(
+    qtbot, qapp, db, people, parcels, communes, person_factory
+):
+    from app.ui.i18n import install_language
+    from app.ui.parcel_panel import ParcelPanel
+    from app.ui.tasks import TaskRunner
+
+    install_language(qapp, "vi")
+
+    pid, version, _ = parcels.take()
+    cs1 = cs.open_change_set(people.clerk, "the_chap", "Thế chấp", None)
+    for contract, day in (("HĐ-01/2026", 2), ("HĐ-02/2026", 9)):
+        m = Mortgage("Ngân hàng Á Châu", contract, dt.date(2026, 2, day), 1_200_000_000)
+        assert list(cs.draft_mortgage(people.clerk, cs1, pid, version, m)) == []
+    approve_set(people, cs1)
+    first = owner(db, "SELECT min(id) FROM cad.mortgage WHERE parcel_id = %s", (pid,))[0][0]
+    cs2 = cs.open_change_set(people.clerk, "xoa_the_chap", "Trả nợ", None)
+    assert list(cs.draft_mortgage_release(people.clerk, cs2, pid, version + 1, first)) == []
+    approve_set(people, cs2)
+
+    viewer = person_factory(db, rights=VIEWER, communes=[communes[0]])
+    runner = TaskRunner()
+    try:
+        panel = ParcelPanel(lambda: viewer.dsn, runner)
+        qtbot.addWidget(panel)
+        panel.show_parcel(pid)
+        qtbot.waitUntil(lambda: panel.details is not None, timeout=10_000)
+        assert panel.fields["mortgages"].text() == (
+            "Ngân hàng Á Châu, hợp đồng số HĐ-02/2026, đăng ký ngày 09/02/2026 (1.200.000.000 đ)"
+            "\nĐã xóa thế chấp trước đây: 1"
+        )
+    finally:
+        runner.shutdown()

@@ -80,6 +80,28 @@ RESTRICTIONS = {
 }
 
 
+def _mortgages_text(rows: list[dict[str, Any]]) -> str:
+    """The mortgages in force (migration 0024), one per line; released ones only counted."""
+    lines = []
+    for m in rows:
+        if not m.get("in_force"):
+            continue
+        line = (
+            translate("ParcelPanel", "%1, contract %2, registered %3")
+            .replace("%1", m["lender"])
+            .replace("%2", m["contract_number"])
+            .replace("%3", fmt_date(m["registered_on"]))
+        )
+        if m.get("secured_amount") is not None:
+            line += f" ({fmt_money(m['secured_amount'])})"
+        lines.append(line)
+    released = sum(1 for m in rows if not m.get("in_force"))
+    text = "\n".join(lines) or translate("ParcelPanel", "None")
+    if released:
+        text += "\n" + translate("ParcelPanel", "Released earlier: %1").replace("%1", str(released))
+    return text
+
+
 def _table(headers: list[str], name: str) -> QTableWidget:
     t = read_only_table(headers, name)
     t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -138,6 +160,7 @@ class ParcelPanel(QDockWidget):
             ("land_use", translate("ParcelPanel", "Main land use")),
             ("version", translate("ParcelPanel", "Version")),
             ("restrictions", translate("ParcelPanel", "Restrictions")),
+            ("mortgages", translate("ParcelPanel", "Mortgages")),
         ]:
             label = QLabel("—")
             label.setObjectName(f"field_{key}")
@@ -350,6 +373,7 @@ class ParcelPanel(QDockWidget):
             )
             or translate("ParcelPanel", "None")
         )
+        f["mortgages"].setText(_mortgages_text(d.get("mortgages") or []))
 
         _fill(
             self.uses,

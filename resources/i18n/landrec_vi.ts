@@ -64,6 +64,7 @@
     <name>EditPanel</name>
     <message>
         <source>New parcel</source>
+        <extracomment>Neighbours for snapping are fetched for views up to this many m² (≈ 1.5 × 1.5 km).</extracomment>
         <translation>Thửa mới</translation>
     </message>
     <message>
@@ -831,6 +832,10 @@
         <translation>Hạn chế</translation>
     </message>
     <message>
+        <source>Mortgages</source>
+        <translation>Thế chấp</translation>
+    </message>
+    <message>
         <source>General</source>
         <translation>Thông tin chung</translation>
     </message>
@@ -1017,6 +1022,14 @@
     <message>
         <source>None</source>
         <translation>Không có</translation>
+    </message>
+    <message>
+        <source>%1, contract %2, registered %3</source>
+        <translation>%1, hợp đồng số %2, đăng ký ngày %3</translation>
+    </message>
+    <message>
+        <source>Released earlier: %1</source>
+        <translation>Đã xóa thế chấp trước đây: %1</translation>
     </message>
     <message>
         <source>Long-term</source>
