@@ -108,6 +108,18 @@ def register(subparsers) -> None:
     edit.add_argument("--rtt-ms", type=float, default=40.0, help="round-trip time added")
     edit.set_defaults(func=run_edit)
 
+    records = bench_sub.add_parser(
+        "records",
+        help="change sets: transfer + certificate and mortgage cycles (migration 0024)",
+        description="Draft, validate, submit, review and approve a transfer of rights with a "
+        "new certificate, and a mortgage, as two temporary persons, direct and through the "
+        "latency proxy; one transaction rolled back. The DSN must be the store owner's.",
+    )
+    add_dsn_arguments(records)
+    records.add_argument("--runs", type=int, default=5, help="timed runs per case (median)")
+    records.add_argument("--rtt-ms", type=float, default=40.0, help="round-trip time added")
+    records.set_defaults(func=run_records)
+
     # The WAN proxy is a top-level command (landrec proxy), registered with the benchmarks
     # it serves.
     from app.net import cli as net_cli
@@ -179,6 +191,17 @@ def run_edit(args: argparse.Namespace) -> int:
         progress=_progress,
     )
     print(format_table(report))
+    return 0
+
+
+def run_records(args: argparse.Namespace) -> int:
+    from app.bench.records import format_table, run_records_bench
+
+    runs = max(1, args.runs)
+    total, cases = run_records_bench(
+        resolve_dsn(args.dsn, args.store_dir), runs=runs, rtt_ms=args.rtt_ms, progress=_progress
+    )
+    print(format_table(total, cases, runs, args.rtt_ms))
     return 0
 
 
