@@ -168,6 +168,7 @@ def cancel_at(qtbot, v, k: int, decoded: list[int]) -> None:
     from PySide6.QtWidgets import QPushButton
 
     clicked = threading.Event()
+    waiting = threading.Event()  # the worker is inside the (k+1)-th page's decode
     doc = v.doc
     real_page = doc.page
     order: list[int] = []
@@ -176,6 +177,7 @@ def cancel_at(qtbot, v, k: int, decoded: list[int]) -> None:
         if scale == 1.0:  # the output's full-size pages (the render thread asks smaller)
             order.append(index)
             if len(order) == k + 1:
+                waiting.set()
                 assert clicked.wait(20), "the cancel button was never pressed"
             decoded.append(index)
         return real_page(index, scale)
@@ -185,6 +187,9 @@ def cancel_at(qtbot, v, k: int, decoded: list[int]) -> None:
     def on_progress(done: int, _total: int) -> None:
         dlg = v.output_progress
         if done == k and dlg is not None and not clicked.is_set():
+            # Click only once the worker is past its between-pages cancel check: otherwise
+            # the click may win the race and the (k+1)-th page is never decoded at all.
+            assert waiting.wait(20), "the worker never reached the next page"
             button = dlg.findChild(QPushButton)
             assert button is not None and button.text() == "Hủy"
             button.click()  # what the person does: QProgressDialog.canceled → stop.set
