@@ -195,6 +195,10 @@ def test_transfer_approved_closes_old_rights_and_history_keeps_the_old_holder(db
     assert item.op == "rights" and item.parcel_ids == [pid] and item.base_versions == [version]
     assert item.attributes["holders"][0]["party"]["full_name"] == "Trần Thị Bích"
     assert owner(db, "SELECT count(*) FROM cad.party WHERE id_number = %s", (cccd,)) == [(0,)]
+    # The clerk reads the new person's CCCD; a viewer of the change set sees it masked.
+    assert item.attributes["holders"][0]["party"]["id_number"] == cccd
+    seen = cs.load(people.viewer, cs_id).items[0].attributes["holders"][0]["party"]
+    assert seen["id_number"] == cccd[:4] + "******" + cccd[-2:]
 
     cs.submit(people.clerk, cs_id)
     rv = cs.review(people.approver, cs_id)

@@ -1442,6 +1442,49 @@ END
 $fn$;
 
 ------------------------------------------------------------------------------------------
+-- 9b. Personal ID numbers in a transfer's holders: masked for readers who may not read them
+------------------------------------------------------------------------------------------
+-- A new holder's document number is stored in clear in the draft (the approval creates the
+-- person with it); viewers of the change set (e.g. commune officers) see it masked, like
+-- in api.parcel_details. Editors and approvers read it (sys.may_read_personal_id).
+CREATE FUNCTION sys.cs_item_attrs_for_reader(p_op text, p_attrs jsonb) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+RETURN CASE
+    WHEN p_op <> 'rights' OR NOT p_attrs ? 'holders' OR sys.may_read_personal_id() THEN p_attrs
+    ELSE jsonb_set(p_attrs, '{holders}', (
+        SELECT coalesce(jsonb_agg(CASE WHEN h -> 'party' ? 'id_number'
+                                       THEN jsonb_set(h, '{party,id_number}',
+                                                      to_jsonb(sys.mask_id_number(h -> 'party' ->> 'id_number')))
+                                       ELSE h END ORDER BY o), '[]')
+        FROM jsonb_array_elements(p_attrs -> 'holders') WITH ORDINALITY AS x(h, o)))
+    END;
+
+-- sys.cs_json of 0021 (behind api.change_set, the draft replies, api.review_change_set and
+-- api.change_sets), the items' attributes passed through the function above.
+CREATE OR REPLACE FUNCTION sys.cs_json(m cad.mutation, p_items boolean) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+RETURN jsonb_build_object(
+    'id', m.id, 'kind', m.kind, 'status', m.status, 'reason', m.reason,
+    'dossier_number', m.dossier_number, 'created_by', m.created_by, 'created_at', m.created_at,
+    'created_by_name', (SELECT a.full_name FROM sys.account a WHERE a.role_name = m.created_by),
+    'created_by_unit', (SELECT a.unit FROM sys.account a WHERE a.role_name = m.created_by),
+    'submitted_at', m.submitted_at, 'decided_by', m.decided_by, 'decided_at', m.decided_at,
+    'decided_by_name', (SELECT a.full_name FROM sys.account a WHERE a.role_name = m.decided_by),
+    'decided_by_unit', (SELECT a.unit FROM sys.account a WHERE a.role_name = m.decided_by),
+    'decision_comment', m.decision_comment,
+    'items', CASE WHEN p_items THEN (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'id', i.id, 'op', i.op, 'parcel_ids', to_jsonb(i.parcel_ids),
+            'base_versions', to_jsonb(i.base_versions),
+            'attributes', sys.cs_item_attrs_for_reader(i.op, i.attributes),
+            'geoms', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                          'ord', g.ord, 'parcel_id', g.parcel_id, 'attributes', g.attributes,
+                          'area', ST_Area(g.geom),
+                          'wkb', encode(ST_AsBinary(g.geom), 'hex')) ORDER BY g.ord), '[]')
+                      FROM cad.change_item_geom g WHERE g.item_id = i.id)) ORDER BY i.id), '[]')
+        FROM cad.change_item i WHERE i.mutation_id = m.id) ELSE '[]'::jsonb END);
+
+------------------------------------------------------------------------------------------
 -- 10. Who may call what
 ------------------------------------------------------------------------------------------
 REVOKE ALL ON FUNCTION
@@ -1451,7 +1494,7 @@ REVOKE ALL ON FUNCTION
     sys.cs_record_item(bigint, text, bigint[], integer[], jsonb),
     sys.cs_record_problems(bigint, bigint), sys.cs_holder_party(jsonb),
     sys.cs_apply_record(bigint, cad.change_item), sys.cs_apply_certificate(cad.change_item),
-    sys.cs_party_json(bigint)
+    sys.cs_party_json(bigint), sys.cs_item_attrs_for_reader(text, jsonb)
 FROM PUBLIC;
 
 -- The functions check the right, the author and the area themselves (Vietnamese 42501).
