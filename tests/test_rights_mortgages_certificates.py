@@ -478,6 +478,43 @@ def test_certificate_for_the_new_holders_replaces_the_old_one(db, people, parcel
     ) == [(pid,)]
 
 
+def test_one_certificate_for_two_parcels_of_the_same_new_holder(db, people, parcels):
+    (a, va, _), (b, vb, _) = parcels.take(), parcels.take()
+    olds = [certificate_of(db, a)[0], certificate_of(db, b)[0]]
+    cccd = new_cccd()
+    buyer = NewParty("ca_nhan", "Phạm Minh Đức", "cccd", cccd, 1990, "nam")
+    cs_id = cs.open_change_set(people.clerk, "chuyen_quyen", "Mua hai thửa", None)
+    for pid, version in ((a, va), (b, vb)):
+        assert (
+            list(cs.draft_rights(people.clerk, cs_id, pid, version, [Holder(1, party=buyer)])) == []
+        )
+    cert = Certificate(new_serial(), "CS 55", dt.date(2026, 5, 4), "Sở Nông nghiệp và Môi trường")
+    drafted = cs.draft_certificate(people.clerk, cs_id, {a: va, b: vb}, cert)
+    assert list(drafted) == []
+    # Removing an item keeps the parcel in the set while another item still names it.
+    extra = cs.draft_mortgage(
+        people.clerk, cs_id, a, va, Mortgage("Ngân hàng Á Châu", "T-1", dt.date(2026, 5, 4))
+    )
+    cs.remove_item(people.clerk, cs_id, extra.item_id)
+    assert owner(
+        db, "SELECT parcel_id FROM cad.mutation_parcel WHERE mutation_id = %s ORDER BY 1", (cs_id,)
+    ) == sorted([(a,), (b,)])
+    approve_set(people, cs_id)
+    party = owner(db, "SELECT id FROM cad.party WHERE id_number = %s", (cccd,))
+    assert len(party) == 1  # created once for both parcels
+    new_id = owner(db, "SELECT id FROM cad.certificate WHERE serial = %s", (cert.serial,))[0][0]
+    assert owner(
+        db,
+        "SELECT parcel_id, party_id, certificate_id FROM cad.land_right "
+        "WHERE parcel_id IN (%s, %s) AND valid_to IS NULL ORDER BY parcel_id",
+        (a, b),
+    ) == sorted([(a, party[0][0], new_id), (b, party[0][0], new_id)])
+    assert (
+        owner(db, "SELECT status, replaced_by FROM cad.certificate WHERE id = ANY(%s)", (olds,))
+        == [("cap_doi", new_id)] * 2
+    )
+
+
 def test_a_serial_is_used_once_even_across_open_drafts(db, people, parcels):
     (a, va, _), (b, vb, _) = parcels.take(), parcels.take()
     serial = new_serial()
