@@ -74,6 +74,8 @@ class Parcels:
                          AND NOT EXISTS (SELECT 1 FROM cad.certificate_parcel o
                                          WHERE o.certificate_id = c.id
                                            AND o.parcel_id <> p.id)) = 1
+                  AND NOT EXISTS (SELECT 1 FROM cad.restriction x WHERE x.parcel_id = p.id
+                                  AND x.valid_to IS NULL)
                 ORDER BY p.id LIMIT 300
                 """,
                 (self.commune,),
@@ -308,6 +310,27 @@ def test_bad_transfers_are_refused_with_clear_messages_and_change_nothing(db, pe
         )  # fmt: skip
     assert items_of(db, cs_id) == 0
     assert snapshot(db) == before
+
+
+def test_land_in_dispute_is_not_transferred_or_mortgaged(db, people, parcels):
+    pid, version, _ = parcels.take()
+    known_id, _ = other_party(db, holder_of(db, pid)[0])
+    with psycopg.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO cad.restriction (parcel_id, kind, description, valid_from) "
+            "VALUES (%s, 'tranh_chap', 'Tranh chấp ranh giới với thửa bên cạnh', '2026-01-15')",
+            (pid,),
+        )
+    cs_id = cs.open_change_set(people.clerk, "chuyen_quyen", "Chuyển nhượng", None)
+    refused = cs.draft_rights(people.clerk, cs_id, pid, version, [Holder(1, party_id=known_id)])
+    assert [p.code for p in refused] == ["RESTRICTED"] and refused.item_id is None
+    assert "đang có tranh chấp (từ ngày 15/01/2026" in refused[0].message
+    assert refused[0].message.endswith("không chuyển quyền được")
+    mortgage = cs.draft_mortgage(
+        people.clerk, cs_id, pid, version, Mortgage("Ngân hàng Á Châu", "R-1", dt.date(2026, 2, 1))
+    )
+    assert [p.code for p in mortgage] == ["RESTRICTED"]
+    assert items_of(db, cs_id) == 0
 
 
 def test_a_transfer_on_a_parcel_changed_meanwhile_is_reported_not_merged(db, people, parcels):

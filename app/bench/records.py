@@ -87,6 +87,8 @@ def _pick(owner: psycopg.Connection, n: int) -> list[tuple[int, int, int]]:
               AND (SELECT count(*) FROM cad.certificate_parcel cp
                    JOIN cad.certificate c ON c.id = cp.certificate_id
                    WHERE cp.parcel_id = p.id AND c.status = 'hieu_luc') = 1
+              AND NOT EXISTS (SELECT 1 FROM cad.restriction x WHERE x.parcel_id = p.id
+                              AND x.valid_to IS NULL AND x.kind IN ('tranh_chap', 'ke_bien'))
               AND p.id <> ALL (%s)
             LIMIT 1
             """,

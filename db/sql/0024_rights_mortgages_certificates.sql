@@ -651,6 +651,22 @@ BEGIN
     FROM hp JOIN hp f ON f.id = hp.id AND f.o = 1
     WHERE hp.o > 1 AND hp.holders <> '{}' AND hp.holders <> f.holders;
 
+    -- Land in dispute or seized to secure a judgment is not transferred or mortgaged
+    -- (Luật Đất đai 2024, Điều 45: conditions for exercising the rights). A release stays
+    -- possible (it removes a burden).
+    RETURN QUERY
+    SELECT 'RESTRICTED',
+           format('%s đang %s (từ ngày %s: %s); không %s được',
+                  sys.api_parcel_label(r.parcel_id),
+                  CASE r.kind WHEN 'tranh_chap' THEN 'có tranh chấp' ELSE 'bị kê biên' END,
+                  to_char(r.valid_from, 'DD/MM/YYYY'), left(r.description, 80),
+                  CASE i.op WHEN 'rights' THEN 'chuyển quyền' ELSE 'thế chấp' END),
+           r.parcel_id, i.id, (SELECT ST_PointOnSurface(p.geom) FROM cad.parcel p WHERE p.id = r.parcel_id)
+    FROM cad.change_item i JOIN cad.restriction r
+      ON r.parcel_id = i.parcel_ids[1] AND r.valid_to IS NULL AND r.kind IN ('tranh_chap', 'ke_bien')
+    WHERE i.mutation_id = p_mutation_id AND (p_item IS NULL OR i.id = p_item)
+      AND i.op IN ('rights', 'mortgage');
+
     -- A parcel under mortgage is not split or merged here: its lender must agree and the
     -- mortgage be released (or re-registered on the new parcels) first.
     RETURN QUERY
