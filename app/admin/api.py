@@ -581,6 +581,21 @@ def agent_status(conn: psycopg.Connection) -> list[AgentStatus]:
     return [AgentStatus(**r) for r in _call(conn, "SELECT * FROM admin.agent_status()")]
 
 
+@dataclass(frozen=True)
+class BackupStatus:
+    """The newest BACKUP and RESTORE events (``landrec backup``); None when there is none."""
+
+    last_backup_at: datetime | None
+    last_backup: str | None
+    last_backup_with_scans: bool | None
+    last_full_backup_at: datetime | None
+    last_restore_at: datetime | None
+
+
+def backup_status(conn: psycopg.Connection) -> BackupStatus:
+    return BackupStatus(**_call(conn, "SELECT * FROM admin.backup_status()")[0])
+
+
 def report_export(conn: psycopg.Connection, what: str, rows: int, path: str) -> None:
     """Record an export (EXPORT event, which a client may report itself)."""
     _call(
@@ -597,6 +612,7 @@ REPORTS = {
     "activity": "SELECT * FROM admin.report_activity(%s, %s)",
     "logins": "SELECT * FROM admin.report_logins(%s, %s, %s, %s)",
     "login_summary": "SELECT * FROM admin.report_login_summary(%s, %s)",
+    "backups": "SELECT * FROM admin.report_backups(%s, %s)",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from app.admin.api import (
@@ -18,6 +19,7 @@ from app.admin.api import (
     AccountDraft,
     AccountProfile,
     AgentStatus,
+    BackupStatus,
     Policy,
     Preview,
 )
@@ -279,6 +281,53 @@ def agent_notice(
     )  # fmt: skip
 
 
+#: A daily backup (01:30 by the timer) plus slack for a slow night.
+BACKUP_STALE = timedelta(hours=26)
+#: Scanned files: at least every 6 months (Bình Phước Điều 18).
+SCANS_STALE = timedelta(days=183)
+
+
+def backup_notice(
+    status: BackupStatus, now: datetime | None = None, lang: str = "vi"
+) -> tuple[str, bool]:
+    """The backup report's header: (text, is_warning)."""
+    now = now or datetime.now().astimezone()
+    vi = lang != "en"
+
+    def when(t: datetime) -> str:
+        return t.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
+
+    if status.last_backup_at is None:
+        return (
+            "Chưa có bản sao lưu nào được ghi trong nhật ký: quy chế yêu cầu sao lưu tự động "
+            "hằng ngày (landrec backup schedule)." if vi else
+            "No backup has ever been logged: the regulations ask for an automatic daily "
+            "backup (landrec backup schedule)."
+        ), True  # fmt: skip
+    age = now - status.last_backup_at
+    hours = int(age.total_seconds() // 3600)
+    if age > BACKUP_STALE:
+        return (
+            f"Bản sao lưu gần nhất lúc {when(status.last_backup_at)}, cách đây {hours} giờ: "
+            "quá hạn sao lưu hằng ngày — kiểm tra lịch sao lưu." if vi else
+            f"The newest backup was taken {when(status.last_backup_at)}, {hours} hours ago: "
+            "the daily backup is overdue — check the schedule."
+        ), True  # fmt: skip
+    full = status.last_full_backup_at
+    if full is None or now - full > SCANS_STALE:
+        since = when(full) if full else ("chưa từng" if vi else "never")
+        return (
+            f"Tệp hồ sơ quét chưa được sao lưu trong 6 tháng (lần gần nhất: {since}): chạy "
+            "một bản sao lưu đầy đủ (không dùng --without-scans)." if vi else
+            f"Scanned files have not been backed up for 6 months (last: {since}): run a full "
+            "backup (without --without-scans)."
+        ), True  # fmt: skip
+    return (
+        f"Bản sao lưu gần nhất: {when(status.last_backup_at)} ({status.last_backup})." if vi
+        else f"Newest backup: {when(status.last_backup_at)} ({status.last_backup})."
+    ), False  # fmt: skip
+
+
 def policy_problem(policy: Policy, value: int, lang: str = "vi") -> str | None:
     """The bounds of sys.policy, said before the server says it."""
     if policy.min_value <= value <= policy.max_value:
@@ -311,6 +360,14 @@ def format_count(n: int, lang: str = "vi") -> str:
     """30125 → "30.125" (vi) or "30,125" (en), without Qt."""
     text = f"{int(n):,}"
     return text.replace(",", ".") if lang != "en" else text
+
+
+def format_decimal(value: Decimal | float, lang: str = "vi", places: int = 1) -> str:
+    """1234.5 → "1.234,5" (vi) or "1,234.5" (en), without Qt."""
+    text = f"{float(value):,.{places}f}"
+    if lang == "en":
+        return text
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def _names(items: list[str], limit: int = 6) -> str:

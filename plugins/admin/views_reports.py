@@ -5,6 +5,7 @@ exportable to CSV/XLSX."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
@@ -41,6 +42,7 @@ REPORTS = (
     ("activity", Text("Hoạt động theo người, theo tháng", "Activity per person and month")),
     ("logins", Text("Lịch sử đăng nhập", "Login history")),
     ("login_summary", Text("Đăng nhập và đăng nhập sai theo người", "Logins and failures")),
+    ("backups", Text("Sao lưu và phục hồi dữ liệu", "Backups and restores")),
 )
 COLUMNS: dict[str, Text] = {
     "unit": Text("Đơn vị", "Unit"),
@@ -71,7 +73,18 @@ COLUMNS: dict[str, Text] = {
     "last_login": Text("Lần đăng nhập cuối", "Last login"),
     "last_failure": Text("Lần sai cuối", "Last failure"),
     "lockouts": Text("Bị khóa do sai", "Lockouts"),
+    "action": Text("Việc", "Action"),
+    "backup": Text("Bản sao lưu", "Backup"),
+    "size_mb": Text("Dung lượng (MB)", "Size (MB)"),
+    "with_scans": Text("Gồm tệp quét", "With scans"),
+    "host": Text("Máy thực hiện", "Host"),
+    "destination": Text("Nơi lưu", "Stored in"),
+    "audit_head": Text("Nhật ký đến bản ghi", "Audit log up to entry"),
+    "reason": Text("Lý do", "Reason"),
+    "authorised_by": Text("Người cho phép", "Authorised by"),
 }
+YES_NO = {True: Text("Có", "Yes"), False: Text("Không", "No")}
+INFO_NOTICE_STYLE = "color: #1d4f2a; background: #eaf6ec; padding: 4px;"
 OUTCOMES = {
     "LOGIN": Text("Thành công", "Success"),
     "LOGIN_FAILED": Text("Sai mật khẩu/mã", "Failed"),
@@ -178,18 +191,25 @@ class ReportsDialog(QDialog):
         def work(conn):
             result = api.run_report(conn, key, start, end, role=role, failed_only=failed)
             agents = api.agent_status(conn) if key in LOGIN_REPORTS else None
-            return result, agents
+            backups = api.backup_status(conn) if key == "backups" else None
+            return result, agents, backups
 
         def done(answer) -> None:
-            (names, rows), agents = answer
-            self.show_notice(None if agents is None else forms.agent_notice(agents, lang=lang))
+            (names, rows), agents, backups = answer
+            if backups is not None:
+                self.show_notice(*forms.backup_notice(backups, lang=lang))
+            else:
+                self.show_notice(None if agents is None else forms.agent_notice(agents, lang=lang))
             self.show_result(key, start, end, names, rows)
 
         lang = self.ctx.lang
         call(self.ctx, work, done, self._error)
 
-    def show_notice(self, text: str | None) -> None:
-        """The header of a login report when the lockout agent does not run."""
+    def show_notice(self, text: str | None, warning: bool = True) -> None:
+        """The header of a login report when the lockout agent does not run; of the backup
+        report, how old the newest backup is (a warning when overdue)."""
+        self.notice.setStyleSheet(WARNING_STYLE if warning else INFO_NOTICE_STYLE)
+        self.notice.setProperty("warning", warning)
         self.notice.setText(text or "")
         self.notice.setVisible(bool(text))
 
@@ -203,6 +223,12 @@ class ReportsDialog(QDialog):
             for name, v in zip(names, row, strict=True):
                 if name == "outcome" and v in OUTCOMES:
                     v = self.ctx.text(OUTCOMES[v])
+                elif name == "action" and isinstance(v, str):
+                    v = forms.action_name(v, self.ctx.lang)
+                elif isinstance(v, bool):
+                    v = self.ctx.text(YES_NO[v])
+                elif isinstance(v, Decimal):
+                    v = forms.format_decimal(v, self.ctx.lang)
                 elif name == "month" and isinstance(v, str) and len(v) == 7:
                     v = f"{v[5:]}/{v[:4]}"  # 2026-11 → 11/2026
                 kept.append(v)
