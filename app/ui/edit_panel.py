@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 from shapely.geometry import LineString
 
+from app.edit import changeset as csapi
 from app.edit import geometry as g
 from app.edit.changeset import ChangeSetError, ValidationFailed
 from app.edit.session import (
@@ -60,6 +61,7 @@ from app.ui.edit_tools import (
     format_length,
 )
 from app.ui.i18n import format_float, translate
+from app.ui.record_forms import FORMS_BY_KIND, RecordForms
 from app.ui.tables import read_only_table
 
 #: Neighbours for snapping are fetched for views up to this many m² (≈ 1.5 × 1.5 km).
@@ -144,6 +146,8 @@ class EditPanel(QWidget):
     # Emitted after every store reply (tests wait on it): "ok" or "error".
     finished = Signal(str)
     changeSetChanged = Signal(object)
+    # The record forms got the selected parcel's details (tests wait on it).
+    detailsLoaded = Signal(int)
 
     def __init__(self, ctx: Any, canvas: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -260,6 +264,12 @@ class EditPanel(QWidget):
         grid.addWidget(QLabel(translate("EditPanel", "Snap tolerance")), 5, 0)
         grid.addWidget(self.snap_spin, 5, 1)
         layout.addWidget(tools)
+        self.tools_box = tools
+        # Transfer, mortgage, release, certificate: the tabs of the open set's kind.
+        self.record_forms = RecordForms(self)
+        self.record_forms.setVisible(False)
+        layout.addWidget(self.record_forms)
+        self.record_details: dict[str, Any] | None = None
 
         self.message_label = QLabel("")
         self.message_label.setObjectName("editMessage")
@@ -375,6 +385,7 @@ class EditPanel(QWidget):
         self.resume_button.setEnabled(idle and self.drafts_box.count() > 0)
         self.validate_button.setEnabled(idle and open_)
         self.submit_button.setEnabled(idle and open_ and self.items_list.count() > 0)
+        self.record_forms.setEnabled(idle and open_)
 
     # -- the overlay's life follows the dock's (edit_actions.editor) --------------------
     def attach_overlay(self) -> None:
@@ -490,6 +501,7 @@ class EditPanel(QWidget):
                 id=s.change_set_id, kind=kind[1] if self.lang == "en" else kind[0], status=status
             )
         )
+        self._show_record_forms()
         self.items_list.clear()
         drafted = []
         for item in getattr(cs, "items", None) or []:
@@ -498,6 +510,9 @@ class EditPanel(QWidget):
             drafted.extend(geoms)
             areas = "; ".join(format_area(geom.area, self.lang) for geom in geoms)
             text = f"#{item.id} {self._op_name(item.op)}"
+            detail = _record_detail(item)
+            if detail:
+                text += f" ({detail})"
             if parents:
                 text += " — " + translate("EditPanel", "parcels {ids}").format(ids=parents)
             if areas:
@@ -538,7 +553,7 @@ class EditPanel(QWidget):
             "reshape": translate("EditPanel", "boundary change"),
             "new": translate("EditPanel", "new parcel"),
             "attributes": translate("EditPanel", "attributes"),
-        }.get(op, op)
+        }.get(op) or csapi.OPS.get(op, op)  # record items: the store's Vietnamese names
 
     def show_problems(self, problems: Sequence[Any]) -> None:
         self.problems_list.clear()
@@ -916,6 +931,7 @@ class EditPanel(QWidget):
 
     # -- corner table -------------------------------------------------------------------
     def _selection_changed(self, ids: list) -> None:
+        self._record_selection(ids)
         if len(ids) == 1 and not isinstance(self.tool, VertexTool):
             pid = int(ids[0])
             if pid in self.session.parcels:
@@ -970,3 +986,147 @@ class EditPanel(QWidget):
                 area=format_area(geom.area, self.lang), length=format_length(geom.length, self.lang)
             )
         )
+
+    # -- record items: transfer, mortgage, release, certificate -------------------------
+    def _show_record_forms(self) -> None:
+        """The forms of the open set's kind; the geometry tools and the corner table give
+        way to them for a transfer or a mortgage (no shape changes there)."""
+        s = self.session
+        kind = s.kind if s.change_set_id is not None and s.status == "nhap" else None
+        self.record_forms.show_kind(kind)
+        geometric = kind not in FORMS_BY_KIND
+        for w in (self.tools_box, self.corner_title, self.corner_table, self.corner_summary):
+            w.setVisible(geometric)
+        self.record_details = None  # a set was approved meanwhile: read the parcel again
+        self._record_selection(list(self.canvas.selection))
+
+    def _record_selection(self, ids: list) -> None:
+        """The selected parcels named on the certificate form; the one selected parcel's
+        holders and mortgages read quietly (api.parcel_details, one round trip)."""
+        forms = self.record_forms
+        if not forms.shown:
+            return
+        pids = [int(i) for i in ids]
+        forms.certificate.set_parcels([self._label(p, self.lang) for p in pids])
+        if len(pids) != 1:
+            self.record_details = None
+            forms.set_parcel(None)
+            return
+        if self.record_details and self.record_details["parcel"]["id"] == pids[0]:
+            return
+        session = getattr(self.ctx, "session", None)
+        if session is None:
+            return
+        self.fetch_record_details(pids[0])
+
+    def fetch_record_details(self, pid: int) -> None:
+        from app.store.parcel_details import fetch_details
+
+        session = self.ctx.session
+
+        def done(details: Any) -> None:
+            if list(self.canvas.selection) == [pid]:  # not an older click's late reply
+                self.record_details = details
+                self.record_forms.set_parcel(details)
+                self.detailsLoaded.emit(pid)
+
+        self.ctx.run_in_background(
+            lambda: session.run(lambda conn: fetch_details(conn, pid)), done, lambda _e: None
+        )
+
+    def _one_selected(self) -> int | None:
+        sel = list(self.canvas.selection)
+        if len(sel) != 1:
+            self.say(translate("EditPanel", "Select the one parcel on the map first"), True)
+            return None
+        return int(sel[0])
+
+    def _draft_record(self, pids: list[int], call: Callable[..., Any], text: str) -> None:
+        """``call(conn, cs_id, {pid: version})`` drafts the item; the parcels' versions
+        are read first (the store compares them at submit and approval)."""
+        if not self._need_change_set():
+            return
+        cs_id = self.session.change_set_id
+
+        def work(conn: psycopg.Connection) -> Any:
+            self.session.parcels.update(fetch_parcels(conn, ids=pids))
+            versions = {p: self.session._parcel(p).version for p in pids}
+            self.session._took(call(conn, cs_id, versions))
+            return self.session.change_set
+
+        def done(result: Any) -> None:
+            self._loaded(result)
+            if self._report_draft(text):
+                form = self.record_forms.currentWidget()
+                if form is not None and hasattr(form, "clear"):
+                    form.clear()
+
+        self._run(work, done, self._draft_failed)
+
+    def draft_transfer(self, holders: list[csapi.Holder], right_kind: str) -> None:
+        pid = self._one_selected()
+        if pid is None:
+            return
+        self._draft_record(
+            [pid],
+            lambda conn, c, v: csapi.draft_rights(conn, c, pid, v[pid], holders, right_kind),
+            translate("EditPanel", "Transfer of parcel {id} drafted").format(id=self._label(pid)),
+        )
+
+    def draft_mortgage(self, mortgage: csapi.Mortgage) -> None:
+        pid = self._one_selected()
+        if pid is None:
+            return
+        self._draft_record(
+            [pid],
+            lambda conn, c, v: csapi.draft_mortgage(conn, c, pid, v[pid], mortgage),
+            translate("EditPanel", "Mortgage of parcel {id} drafted").format(id=self._label(pid)),
+        )
+
+    def draft_release(self, mortgage_id: int, released_on: Any) -> None:
+        pid = self._one_selected()
+        if pid is None:
+            return
+        self._draft_record(
+            [pid],
+            lambda conn, c, v: csapi.draft_mortgage_release(
+                conn, c, pid, v[pid], mortgage_id, released_on
+            ),
+            translate("EditPanel", "Release of the mortgage of parcel {id} drafted").format(
+                id=self._label(pid)
+            ),
+        )
+
+    def draft_certificate(self, certificate: csapi.Certificate) -> None:
+        pids = [int(i) for i in self.canvas.selection]
+        if not pids:
+            self.say(translate("EditPanel", "Select the parcels of the certificate first"), True)
+            return
+        self._draft_record(
+            pids,
+            lambda conn, c, v: csapi.draft_certificate(conn, c, v, certificate),
+            translate("EditPanel", "Certificate {serial} drafted").format(
+                serial=certificate.serial
+            ),
+        )
+
+    def find_parties(self, text: str) -> None:
+        from app.edit.parties import find_parties
+
+        if len(text.strip()) < 2:
+            self.say(translate("EditPanel", "Type at least two characters"), True)
+            return
+        self._run(lambda conn: find_parties(conn, text), self.record_forms.transfer.show_found)
+
+
+def _record_detail(item: Any) -> str:
+    """A few words on a record item for the items list: the serial, the contract, the
+    new holders' count."""
+    a = item.attributes or {}
+    if item.op == "certificate":
+        return str(a.get("serial") or "")
+    if item.op == "mortgage":
+        return translate("EditPanel", "contract {n}").format(n=a.get("contract_number"))
+    if item.op == "rights":
+        return translate("EditPanel", "{n} new holder(s)").format(n=len(a.get("holders") or []))
+    return ""

@@ -8,8 +8,11 @@ refused by the database with its own Vietnamese message, shown here as is.
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import traceback
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidgetItem,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -184,6 +188,15 @@ class ReviewDialog(QDialog):
         self.diff.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.diff.setMinimumHeight(self.diff.verticalHeader().defaultSectionSize() * 4 + 30)
         rv.addWidget(self.diff, 1)
+        # Transfers, mortgages, certificates: no shape to draw, their content in words.
+        self.records_title = QLabel(translate("ReviewDialog", "Records"))
+        rv.addWidget(self.records_title)
+        self.records = QTextEdit()
+        self.records.setObjectName("reviewRecords")
+        self.records.setReadOnly(True)
+        rv.addWidget(self.records, 1)
+        self.records_title.setVisible(False)
+        self.records.setVisible(False)
         rv.addWidget(QLabel(translate("ReviewDialog", "Validation")))
         self.problems = QListWidget()
         self.problems.setObjectName("reviewProblems")
@@ -322,9 +335,18 @@ class ReviewDialog(QDialog):
         items = data.get("items") or []
         old_geoms = [o["geom"] for it in items for o in it["old"] if o.get("geom") is not None]
         new_geoms = [n["geom"] for it in items for n in it["new"] if n.get("geom") is not None]
+        # A record item keeps its parcel as it is: drawn on both sides.
+        new_geoms += [
+            o["geom"]
+            for it in items
+            if it.get("record") and not it["new"]
+            for o in it["old"]
+            if o.get("geom") is not None and o["geom"] not in new_geoms
+        ]
         self.preview_image = render_review(old_geoms, new_geoms, lang=self.lang)
         self.preview.setPixmap(QPixmap.fromImage(self.preview_image))
         self._fill_diff(items)
+        self._fill_records(items)
         self.problems.clear()
         problems = list(data.get("problems") or [])
         labels = {
@@ -353,7 +375,7 @@ class ReviewDialog(QDialog):
                 for o in old
             )
             after = "; ".join(format_area(float(n.get("area") or 0), self.lang) for n in new)
-            if old or new:
+            if new or (old and not it.get("record")):  # a record item keeps its area
                 rows.append(
                     (parents, translate("ReviewDialog", "Area"), before or "—", after or "—")
                 )
@@ -389,6 +411,26 @@ class ReviewDialog(QDialog):
         for r, values in enumerate(rows):
             for c, v in enumerate(values):
                 self.diff.setItem(r, c, QTableWidgetItem(v))
+
+    def _fill_records(self, items: list[dict]) -> None:
+        blocks = []
+        for it in items:
+            if not it.get("record"):
+                continue
+            parcels = ", ".join(_parcel_label(o, self.lang) for o in it["old"])
+            lines = record_lines(it["op"], it["record"])
+            head = translate("ReviewDialog", "{label} — parcel {parcels}").format(
+                label=it.get("label") or it["op"], parcels=parcels
+            )
+            body = "".join(
+                f"<br>&nbsp;&nbsp;{html.escape(x).replace('    ', '&nbsp;' * 6)}" for x in lines
+            )
+            if it.get("summary"):
+                body = f"<br><i>{html.escape(it['summary'])}</i>" + body
+            blocks.append(f"<p><b>{html.escape(head)}</b>{body}</p>")
+        self.records.setHtml("".join(blocks))
+        self.records_title.setVisible(bool(blocks))
+        self.records.setVisible(bool(blocks))
 
     # -- decisions ----------------------------------------------------------------------
     def approve(self) -> None:
@@ -432,6 +474,97 @@ class ReviewDialog(QDialog):
             self.load_list()
 
         self._run(lambda conn: changeset.reject(conn, cs_id, comment), done)
+
+
+def _day(value: Any) -> str:
+    return dt.date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y") if value else "—"
+
+
+def _money(value: Any) -> str:
+    return f"{int(Decimal(str(value))):,}".replace(",", ".") + " đồng"
+
+
+def _person(h: dict) -> str:
+    from fractions import Fraction
+
+    from app.ui.record_forms import format_share
+
+    text = f"{h.get('full_name') or '#' + str(h.get('party_id'))}"
+    extra = []
+    if h.get("id_number_masked"):
+        extra.append(f"{(h.get('id_kind') or '').upper()} {h['id_number_masked']}".strip())
+    if h.get("birth_year"):
+        extra.append(translate("ReviewDialog", "born {y}").format(y=h["birth_year"]))
+    if h.get("new"):
+        extra.append(translate("ReviewDialog", "new person, created on approval"))
+    if extra:
+        text += f" ({', '.join(extra)})"
+    share = format_share(Fraction(Decimal(str(h.get("share") or 0))))
+    return translate("ReviewDialog", "{who} — share {share}").format(who=text, share=share)
+
+
+def record_lines(op: str, rec: dict) -> list[str]:
+    """What a record item (migration 0024) does, in lines an approver reads."""
+    from app.edit.changeset import RIGHT_KINDS
+
+    if op == "rights":
+        kind = RIGHT_KINDS.get(rec.get("right_kind") or "", rec.get("right_kind") or "")
+        out = [kind, translate("ReviewDialog", "Holders now:")]
+        out += [f"    {_person(h)}" for h in rec.get("old_holders") or []] or ["    —"]
+        out.append(translate("ReviewDialog", "After approval:"))
+        out += [f"    {_person(h)}" for h in rec.get("new_holders") or []]
+        return out
+    if op in ("mortgage", "mortgage_release"):
+        out = [
+            translate("ReviewDialog", "Lender: {x}").format(x=rec.get("lender")),
+            translate("ReviewDialog", "Contract no.: {x}").format(x=rec.get("contract_number")),
+            translate("ReviewDialog", "Registered on: {x}").format(
+                x=_day(rec.get("registered_on"))
+            ),
+        ]
+        if rec.get("secured_amount") is not None:
+            out.append(
+                translate("ReviewDialog", "Secured amount: {x}").format(
+                    x=_money(rec["secured_amount"])
+                )
+            )
+        if op == "mortgage_release":
+            out.append(
+                translate("ReviewDialog", "Released on: {x}").format(x=_day(rec.get("released_on")))
+            )
+        else:
+            others = rec.get("in_force") or []
+            out.append(
+                translate("ReviewDialog", "Other mortgages in force on the parcel: {x}").format(
+                    x="; ".join(
+                        f"{m['lender']} ({m['contract_number']}, {_day(m['registered_on'])})"
+                        for m in others
+                    )
+                    or translate("ReviewDialog", "none")
+                )
+            )
+        return out
+    if op == "certificate":
+        out = [
+            translate("ReviewDialog", "Serial: {x}").format(x=rec.get("serial")),
+            translate("ReviewDialog", "Register no.: {x}").format(x=rec.get("register_number")),
+            translate("ReviewDialog", "Issued on: {x}").format(x=_day(rec.get("issued_on"))),
+            translate("ReviewDialog", "Issuer: {x}").format(x=rec.get("issuer")),
+        ]
+        replaced = rec.get("replaces") or []
+        out.append(
+            translate("ReviewDialog", "Replaces (becomes «cấp đổi»): {x}").format(
+                x="; ".join(
+                    translate("ReviewDialog", "{serial} issued {day}").format(
+                        serial=c["serial"], day=_day(c.get("issued_on"))
+                    )
+                    for c in replaced
+                )
+                or translate("ReviewDialog", "no certificate in force")
+            )
+        )
+        return out
+    return []
 
 
 def _parcel_label(o: dict, lang: str = "vi") -> str:

@@ -335,6 +335,42 @@
         <source>Area {area}, perimeter {length}</source>
         <translation>Diện tích {area}, chu vi {length}</translation>
     </message>
+    <message>
+        <source>Select the one parcel on the map first</source>
+        <translation>Hãy chọn một thửa trên bản đồ trước</translation>
+    </message>
+    <message>
+        <source>Transfer of parcel {id} drafted</source>
+        <translation>Đã soạn chuyển quyền thửa {id}</translation>
+    </message>
+    <message>
+        <source>Mortgage of parcel {id} drafted</source>
+        <translation>Đã soạn đăng ký thế chấp thửa {id}</translation>
+    </message>
+    <message>
+        <source>Release of the mortgage of parcel {id} drafted</source>
+        <translation>Đã soạn xóa thế chấp thửa {id}</translation>
+    </message>
+    <message>
+        <source>Select the parcels of the certificate first</source>
+        <translation>Hãy chọn các thửa của giấy chứng nhận trước</translation>
+    </message>
+    <message>
+        <source>Certificate {serial} drafted</source>
+        <translation>Đã soạn cấp giấy chứng nhận {serial}</translation>
+    </message>
+    <message>
+        <source>Type at least two characters</source>
+        <translation>Hãy gõ ít nhất hai ký tự</translation>
+    </message>
+    <message>
+        <source>contract {n}</source>
+        <translation>hợp đồng {n}</translation>
+    </message>
+    <message>
+        <source>{n} new holder(s)</source>
+        <translation>{n} người nhận</translation>
+    </message>
 </context>
 <context>
     <name>EditTools</name>
@@ -1120,6 +1156,282 @@
     </message>
 </context>
 <context>
+    <name>RecordForms</name>
+    <message>
+        <source>Share «{s}» is not a number (write 1/2, 0,5 or 50%)</source>
+        <extracomment>Which record forms a change set of each kind offers; a certificate goes with any kind (a split, merge or transfer ends with new certificates).</extracomment>
+        <translation>Phần quyền «{s}» không phải là số (viết 1/2, 0,5 hoặc 50%)</translation>
+    </message>
+    <message>
+        <source>A share must be more than 0 and at most 1</source>
+        <translation>Phần quyền phải lớn hơn 0 và không quá 1</translation>
+    </message>
+    <message>
+        <source>{what}: «{t}» is not a date dd/mm/yyyy</source>
+        <translation>{what}: «{t}» không phải ngày dạng dd/mm/yyyy</translation>
+    </message>
+    <message>
+        <source>The secured amount is written in digits: 500.000.000</source>
+        <translation>Số tiền bảo đảm viết bằng chữ số: 500.000.000</translation>
+    </message>
+    <message>
+        <source>Right</source>
+        <translation>Quyền</translation>
+    </message>
+    <message>
+        <source>Share of the holder added</source>
+        <translation>Phần quyền của người thêm vào</translation>
+    </message>
+    <message>
+        <source>A person already in the records</source>
+        <translation>Người đã có trong hồ sơ</translation>
+    </message>
+    <message>
+        <source>ID number or full name</source>
+        <translation>Số giấy tờ hoặc họ tên</translation>
+    </message>
+    <message>
+        <source>Find</source>
+        <translation>Tìm</translation>
+    </message>
+    <message>
+        <source>Add</source>
+        <translation>Thêm</translation>
+    </message>
+    <message>
+        <source>A new person, household or organisation</source>
+        <translation>Người, hộ gia đình hoặc tổ chức mới</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Loại</translation>
+    </message>
+    <message>
+        <source>Full name</source>
+        <translation>Họ tên</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>không có</translation>
+    </message>
+    <message>
+        <source>passport</source>
+        <translation>hộ chiếu</translation>
+    </message>
+    <message>
+        <source>tax code</source>
+        <translation>mã số thuế</translation>
+    </message>
+    <message>
+        <source>Document</source>
+        <translation>Giấy tờ</translation>
+    </message>
+    <message>
+        <source>Birth year</source>
+        <translation>Năm sinh</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Địa chỉ</translation>
+    </message>
+    <message>
+        <source>Add this new holder</source>
+        <translation>Thêm người nhận mới này</translation>
+    </message>
+    <message>
+        <source>New holder</source>
+        <translation>Người nhận quyền</translation>
+    </message>
+    <message>
+        <source>Share</source>
+        <translation>Phần quyền</translation>
+    </message>
+    <message>
+        <source>Remove row</source>
+        <translation>Xóa dòng</translation>
+    </message>
+    <message>
+        <source>Save the transfer</source>
+        <translation>Lưu chuyển quyền</translation>
+    </message>
+    <message>
+        <source>Nobody in your area matches</source>
+        <translation>Không có ai trong địa bàn của bạn khớp</translation>
+    </message>
+    <message>
+        <source>Find the person first</source>
+        <translation>Hãy tìm người đó trước</translation>
+    </message>
+    <message>
+        <source>This person is already in the table</source>
+        <translation>Người này đã có trong bảng</translation>
+    </message>
+    <message>
+        <source>Give the new holder&apos;s full name</source>
+        <translation>Hãy nhập họ tên người nhận mới</translation>
+    </message>
+    <message>
+        <source>Choose the kind of document of the number</source>
+        <translation>Hãy chọn loại giấy tờ của số này</translation>
+    </message>
+    <message>
+        <source>{name} added</source>
+        <translation>Đã thêm {name}</translation>
+    </message>
+    <message>
+        <source>A share in the table is not a number</source>
+        <translation>Có phần quyền trong bảng không phải là số</translation>
+    </message>
+    <message>
+        <source>Total of shares: {t}</source>
+        <translation>Tổng phần quyền: {t}</translation>
+    </message>
+    <message>
+        <source>must be 1</source>
+        <translation>phải bằng 1</translation>
+    </message>
+    <message>
+        <source>Select the parcel on the map</source>
+        <translation>Hãy chọn thửa trên bản đồ</translation>
+    </message>
+    <message>
+        <source>Holders now: {names}</source>
+        <translation>Người đang có quyền: {names}</translation>
+    </message>
+    <message>
+        <source>Add at least one new holder</source>
+        <translation>Hãy thêm ít nhất một người nhận</translation>
+    </message>
+    <message>
+        <source>Not sent: the shares add up to {t}, they must make 1</source>
+        <translation>Chưa gửi: tổng phần quyền là {t}, phải bằng 1</translation>
+    </message>
+    <message>
+        <source>bank or credit institution</source>
+        <translation>ngân hàng, tổ chức tín dụng</translation>
+    </message>
+    <message>
+        <source>Lender</source>
+        <translation>Bên nhận thế chấp</translation>
+    </message>
+    <message>
+        <source>Contract number</source>
+        <translation>Số hợp đồng</translation>
+    </message>
+    <message>
+        <source>Registered on</source>
+        <translation>Ngày đăng ký</translation>
+    </message>
+    <message>
+        <source>optional, VND</source>
+        <translation>không bắt buộc, đồng</translation>
+    </message>
+    <message>
+        <source>Secured amount (VND)</source>
+        <translation>Số tiền bảo đảm (đồng)</translation>
+    </message>
+    <message>
+        <source>Save the mortgage</source>
+        <translation>Lưu đăng ký thế chấp</translation>
+    </message>
+    <message>
+        <source>Give the lender and the contract number</source>
+        <translation>Hãy nhập bên nhận thế chấp và số hợp đồng</translation>
+    </message>
+    <message>
+        <source>No mortgage in force on this parcel</source>
+        <translation>Thửa này không có thế chấp nào đang hiệu lực</translation>
+    </message>
+    <message>
+        <source>Mortgages in force: {n}</source>
+        <translation>Đang thế chấp: {n} hợp đồng</translation>
+    </message>
+    <message>
+        <source>{lender}, contract {contract}, registered {day}</source>
+        <translation>{lender}, hợp đồng {contract}, đăng ký {day}</translation>
+    </message>
+    <message>
+        <source>Mortgages in force on the selected parcel</source>
+        <translation>Các thế chấp đang hiệu lực của thửa đã chọn</translation>
+    </message>
+    <message>
+        <source>Released on</source>
+        <translation>Ngày xóa</translation>
+    </message>
+    <message>
+        <source>Save the release</source>
+        <translation>Lưu xóa thế chấp</translation>
+    </message>
+    <message>
+        <source>Pick the mortgage to release</source>
+        <translation>Hãy chọn thế chấp cần xóa</translation>
+    </message>
+    <message>
+        <source>Parcels</source>
+        <translation>Các thửa</translation>
+    </message>
+    <message>
+        <source>Serial</source>
+        <translation>Số phát hành</translation>
+    </message>
+    <message>
+        <source>Register number</source>
+        <translation>Số vào sổ</translation>
+    </message>
+    <message>
+        <source>Issued on</source>
+        <translation>Ngày cấp</translation>
+    </message>
+    <message>
+        <source>e.g. Sở Tài nguyên và Môi trường</source>
+        <translation>vd. Sở Tài nguyên và Môi trường</translation>
+    </message>
+    <message>
+        <source>Issuer</source>
+        <translation>Cơ quan cấp</translation>
+    </message>
+    <message>
+        <source>Save the certificate</source>
+        <translation>Lưu cấp giấy chứng nhận</translation>
+    </message>
+    <message>
+        <source>Two letters, a space, 6 to 8 digits: AB 123456</source>
+        <translation>Hai chữ cái, một dấu cách, 6 đến 8 chữ số: AB 123456</translation>
+    </message>
+    <message>
+        <source>Serial well formed ✓</source>
+        <translation>Số phát hành hợp lệ ✓</translation>
+    </message>
+    <message>
+        <source>«{s}» is not a serial: two letters, a space, 6 to 8 digits (AB 123456)</source>
+        <translation>«{s}» không phải số phát hành: hai chữ cái, một dấu cách, 6 đến 8 chữ số (AB 123456)</translation>
+    </message>
+    <message>
+        <source>select the parcels on the map</source>
+        <translation>hãy chọn các thửa trên bản đồ</translation>
+    </message>
+    <message>
+        <source>Give the register number and the issuer</source>
+        <translation>Hãy nhập số vào sổ và cơ quan cấp</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation>Chuyển quyền</translation>
+    </message>
+    <message>
+        <source>Mortgage</source>
+        <translation>Thế chấp</translation>
+    </message>
+    <message>
+        <source>Release</source>
+        <translation>Xóa thế chấp</translation>
+    </message>
+    <message>
+        <source>Certificate</source>
+        <translation>Cấp GCN</translation>
+    </message>
+</context>
+<context>
     <name>ReviewDialog</name>
     <message>
         <source>Review change sets</source>
@@ -1156,6 +1468,10 @@
     <message>
         <source>Left: the parcels now (red). Right: after approval (blue), over the old outlines (red, dashed)</source>
         <translation>Bên trái: các thửa hiện tại (đỏ). Bên phải: sau khi duyệt (xanh), trên ranh giới cũ (nét đứt đỏ)</translation>
+    </message>
+    <message>
+        <source>Records</source>
+        <translation>Nội dung hồ sơ (quyền, thế chấp, giấy chứng nhận)</translation>
     </message>
     <message>
         <source>Validation</source>
@@ -1220,6 +1536,10 @@ Người lập: {who}, lúc {when}</translation>
         <translation>Diện tích pháp lý</translation>
     </message>
     <message>
+        <source>{label} — parcel {parcels}</source>
+        <translation>{label} — thửa {parcels}</translation>
+    </message>
+    <message>
         <source>Change set no. {id} approved; new parcels: {ids}</source>
         <translation>Đã duyệt biến động số {id}; thửa mới: {ids}</translation>
     </message>
@@ -1230,6 +1550,82 @@ Người lập: {who}, lúc {when}</translation>
     <message>
         <source>Change set no. {id} rejected</source>
         <translation>Đã từ chối biến động số {id}</translation>
+    </message>
+    <message>
+        <source>born {y}</source>
+        <translation>sinh năm {y}</translation>
+    </message>
+    <message>
+        <source>new person, created on approval</source>
+        <translation>người mới, tạo khi duyệt</translation>
+    </message>
+    <message>
+        <source>{who} — share {share}</source>
+        <translation>{who} — phần quyền {share}</translation>
+    </message>
+    <message>
+        <source>Holders now:</source>
+        <translation>Người đang có quyền:</translation>
+    </message>
+    <message>
+        <source>After approval:</source>
+        <translation>Sau khi duyệt:</translation>
+    </message>
+    <message>
+        <source>Lender: {x}</source>
+        <translation>Bên nhận thế chấp: {x}</translation>
+    </message>
+    <message>
+        <source>Contract no.: {x}</source>
+        <translation>Số hợp đồng: {x}</translation>
+    </message>
+    <message>
+        <source>Registered on: {x}</source>
+        <translation>Ngày đăng ký: {x}</translation>
+    </message>
+    <message>
+        <source>Secured amount: {x}</source>
+        <translation>Số tiền bảo đảm: {x}</translation>
+    </message>
+    <message>
+        <source>Released on: {x}</source>
+        <translation>Ngày xóa: {x}</translation>
+    </message>
+    <message>
+        <source>Other mortgages in force on the parcel: {x}</source>
+        <translation>Thế chấp khác đang có hiệu lực trên thửa: {x}</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>không có</translation>
+    </message>
+    <message>
+        <source>Serial: {x}</source>
+        <translation>Số phát hành: {x}</translation>
+    </message>
+    <message>
+        <source>Register no.: {x}</source>
+        <translation>Số vào sổ: {x}</translation>
+    </message>
+    <message>
+        <source>Issued on: {x}</source>
+        <translation>Ngày cấp: {x}</translation>
+    </message>
+    <message>
+        <source>Issuer: {x}</source>
+        <translation>Cơ quan cấp: {x}</translation>
+    </message>
+    <message>
+        <source>Replaces (becomes «cấp đổi»): {x}</source>
+        <translation>Thay cho (thành «cấp đổi»): {x}</translation>
+    </message>
+    <message>
+        <source>{serial} issued {day}</source>
+        <translation>{serial} cấp ngày {day}</translation>
+    </message>
+    <message>
+        <source>no certificate in force</source>
+        <translation>không có giấy nào đang hiệu lực</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,663 @@
+"""The editor dock's record forms: transfer of rights, mortgage, mortgage release and
+certificate (change-set items of migration 0024, app.edit.changeset.draft_*).
+
+The forms only collect and check what the clerk types (shares adding up to 1, dates
+dd/mm/yyyy, amounts with dot thousands, the "AB 123456" serial); the dock
+(app/ui/edit_panel.py) sends the draft off the UI thread and shows the store's problems.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIntValidator
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.edit.changeset import (
+    PARTY_KINDS,
+    RIGHT_KINDS,
+    Certificate,
+    Holder,
+    Mortgage,
+    NewParty,
+)
+from app.ui.i18n import translate
+
+SERIAL_RE = re.compile(r"^[A-Z]{2} [0-9]{6,8}$")
+_ERR = "color: #b00020;"
+_OK = "color: #1b5e20;"
+#: Which record forms a change set of each kind offers; a certificate goes with any kind
+#: (a split, merge or transfer ends with new certificates).
+FORMS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "chuyen_quyen": ("rights", "certificate"),
+    "the_chap": ("mortgage",),
+    "xoa_the_chap": ("mortgage_release",),
+}
+ID_KINDS = ("", "cccd", "cmnd", "ho_chieu", "mst")
+
+
+class FormError(ValueError):
+    """What the clerk typed cannot be sent; the message is for them."""
+
+
+# --- parsing and formatting (pure) ------------------------------------------------------------
+def parse_share(text: str) -> Fraction:
+    """ "1/2", "0,5", "0.5", "50%" -> Fraction(1, 2); FormError otherwise or outside (0, 1]."""
+    t = text.strip().replace(" ", "")
+    try:
+        if t.endswith("%"):
+            value = Fraction(Decimal(t[:-1].replace(",", "."))) / 100
+        elif "/" in t:
+            num, den = t.split("/", 1)
+            value = Fraction(int(num), int(den))
+        else:
+            value = Fraction(Decimal(t.replace(",", ".")))
+    except (ValueError, ArithmeticError, ZeroDivisionError):
+        raise FormError(
+            translate("RecordForms", "Share «{s}» is not a number (write 1/2, 0,5 or 50%)").format(
+                s=text
+            )
+        ) from None
+    if not 0 < value <= 1:
+        raise FormError(translate("RecordForms", "A share must be more than 0 and at most 1"))
+    return value
+
+
+def format_share(value: Fraction) -> str:
+    """1/2 -> "1/2 (50%)"; 1 -> "1 (100%)"; percentages with comma decimals."""
+    pct = format(Decimal(value.numerator * 100) / Decimal(value.denominator), ".2f")
+    pct = pct.rstrip("0").rstrip(".").replace(".", ",")
+    frac = (
+        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    )
+    return f"{frac} ({pct}%)"
+
+
+def share_decimal(value: Fraction) -> Decimal:
+    """At most 6 decimals, as the store keeps shares (1/3 -> 0.333333)."""
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.000001"))
+
+
+def parse_date(text: str, what: str) -> dt.date:
+    m = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", text)
+    try:
+        if m is None:
+            raise ValueError
+        return dt.date(int(m[3]), int(m[2]), int(m[1]))
+    except ValueError:
+        raise FormError(
+            translate("RecordForms", "{what}: «{t}» is not a date dd/mm/yyyy").format(
+                what=what, t=text
+            )
+        ) from None
+
+
+def format_vnd(digits: str) -> str:
+    """ "500000000" -> "500.000.000"."""
+    d = re.sub(r"\D", "", digits).lstrip("0")
+    return f"{int(d):,}".replace(",", ".") if d else ""
+
+
+def parse_vnd(text: str) -> int | None:
+    if not text.strip():
+        return None
+    if not re.fullmatch(r"[\d. ]+", text.strip()):
+        raise FormError(
+            translate("RecordForms", "The secured amount is written in digits: 500.000.000")
+        )
+    return int(re.sub(r"\D", "", text))
+
+
+def today_text() -> str:
+    return dt.date.today().strftime("%d/%m/%Y")
+
+
+def _line(name: str, placeholder: str = "") -> QLineEdit:
+    e = QLineEdit()
+    e.setObjectName(name)
+    if placeholder:
+        e.setPlaceholderText(placeholder)
+    return e
+
+
+def _button(name: str, text: str, slot: Callable[[], Any]) -> QPushButton:
+    b = QPushButton(text)
+    b.setObjectName(name)
+    b.clicked.connect(slot)
+    return b
+
+
+# --- the forms ------------------------------------------------------------------------------
+class TransferForm(QWidget):
+    """New holders with their shares; an existing person found by the search, or a new
+    one typed in. ``send(holders, right_kind)`` is the dock's draft call."""
+
+    def __init__(self, send: Callable[[list[Holder], str], None], find: Callable[[str], None],
+                 say: Callable[[str, bool], None]) -> None:  # fmt: skip
+        super().__init__()
+        self.setObjectName("transferForm")
+        self.send, self.find, self.say = send, find, say
+        self.rows: list[tuple[Holder, str, str]] = []  # holder, name, document
+        v = QVBoxLayout(self)
+        v.setContentsMargins(4, 4, 4, 4)
+        self.current = QLabel("")
+        self.current.setObjectName("transferCurrentHolders")
+        self.current.setWordWrap(True)
+        v.addWidget(self.current)
+        form = QFormLayout()
+        self.right_kind = QComboBox()
+        self.right_kind.setObjectName("transferRightKind")
+        for code, name in RIGHT_KINDS.items():
+            self.right_kind.addItem(name, code)
+        form.addRow(translate("RecordForms", "Right"), self.right_kind)
+        self.share = _line("transferShare", "1/2, 0,5, 50%")
+        self.share.setText("1")
+        form.addRow(translate("RecordForms", "Share of the holder added"), self.share)
+        v.addLayout(form)
+
+        found = QGroupBox(translate("RecordForms", "A person already in the records"))
+        fl = QHBoxLayout(found)
+        self.search = _line("partySearch", translate("RecordForms", "ID number or full name"))
+        self.search.returnPressed.connect(self._find)
+        fl.addWidget(self.search, 2)
+        fl.addWidget(_button("partySearchButton", translate("RecordForms", "Find"), self._find))
+        self.results = QComboBox()
+        self.results.setObjectName("partyResults")
+        fl.addWidget(self.results, 3)
+        fl.addWidget(_button("addFoundParty", translate("RecordForms", "Add"), self.add_found))
+        v.addWidget(found)
+
+        new = QGroupBox(translate("RecordForms", "A new person, household or organisation"))
+        nf = QFormLayout(new)
+        self.kind = QComboBox()
+        self.kind.setObjectName("newPartyKind")
+        for code, name in PARTY_KINDS.items():
+            self.kind.addItem(name, code)
+        nf.addRow(translate("RecordForms", "Kind"), self.kind)
+        self.name = _line("newPartyName")
+        nf.addRow(translate("RecordForms", "Full name"), self.name)
+        ident = QHBoxLayout()
+        self.id_kind = QComboBox()
+        self.id_kind.setObjectName("newPartyIdKind")
+        names = {
+            "": translate("RecordForms", "none"),
+            "cccd": "CCCD",
+            "cmnd": "CMND",
+            "ho_chieu": translate("RecordForms", "passport"),
+            "mst": translate("RecordForms", "tax code"),
+        }
+        for code in ID_KINDS:
+            self.id_kind.addItem(names[code], code or None)
+        self.id_kind.setCurrentIndex(1)
+        ident.addWidget(self.id_kind)
+        self.id_number = _line("newPartyIdNumber")
+        ident.addWidget(self.id_number, 1)
+        nf.addRow(translate("RecordForms", "Document"), ident)
+        self.birth_year = _line("newPartyBirthYear")
+        self.birth_year.setValidator(QIntValidator(1900, 2100, self))
+        nf.addRow(translate("RecordForms", "Birth year"), self.birth_year)
+        self.address = _line("newPartyAddress")
+        nf.addRow(translate("RecordForms", "Address"), self.address)
+        nf.addRow(
+            _button("addNewParty", translate("RecordForms", "Add this new holder"), self.add_new)
+        )
+        v.addWidget(new)
+
+        self.table = QTableWidget(0, 3)
+        self.table.setObjectName("transferHolders")
+        self.table.setHorizontalHeaderLabels(
+            [
+                translate("RecordForms", "New holder"),
+                translate("RecordForms", "Document"),
+                translate("RecordForms", "Share"),
+            ]
+        )
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setMinimumHeight(90)
+        self.table.itemChanged.connect(self._share_edited)
+        v.addWidget(self.table)
+        row = QHBoxLayout()
+        self.total = QLabel("")
+        self.total.setObjectName("transferTotal")
+        row.addWidget(self.total, 1)
+        row.addWidget(
+            _button("removeHolder", translate("RecordForms", "Remove row"), self.remove_row)
+        )
+        v.addLayout(row)
+        v.addWidget(
+            _button("saveTransfer", translate("RecordForms", "Save the transfer"), self.save)
+        )
+        self._refresh()
+
+    # the existing person
+    def _find(self) -> None:
+        self.find(self.search.text())
+
+    def show_found(self, hits: list[Any]) -> None:
+        self.results.clear()
+        for h in hits:
+            label = h.full_name
+            if h.id_number_masked:
+                label += f" — {h.id_number_masked}"
+            if h.birth_year:
+                label += f" ({h.birth_year})"
+            self.results.addItem(label, h)
+        if not hits:
+            self.say(translate("RecordForms", "Nobody in your area matches"), True)
+
+    def add_found(self) -> None:
+        hit = self.results.currentData()
+        if hit is None:
+            self.say(translate("RecordForms", "Find the person first"), True)
+            return
+        if any(h.party_id == hit.party_id for h, _n, _d in self.rows):
+            self.say(translate("RecordForms", "This person is already in the table"), True)
+            return
+        self._add(Holder(Decimal(0), party_id=hit.party_id), hit.full_name,
+                  hit.id_number_masked or "")  # fmt: skip
+
+    def add_new(self) -> None:
+        name = " ".join(self.name.text().split())
+        if not name:
+            self.say(translate("RecordForms", "Give the new holder's full name"), True)
+            return
+        id_kind = self.id_kind.currentData()
+        number = self.id_number.text().strip() or None
+        if number and not id_kind:
+            self.say(translate("RecordForms", "Choose the kind of document of the number"), True)
+            return
+        year = int(self.birth_year.text()) if self.birth_year.text().strip() else None
+        party = NewParty(self.kind.currentData(), name, id_kind if number else None, number,
+                         year, None, self.address.text().strip() or None)  # fmt: skip
+        doc = f"{self.id_kind.currentText()} {number}" if number else ""
+        if self._add(Holder(Decimal(0), party=party), name, doc):
+            for e in (self.name, self.id_number, self.birth_year, self.address):
+                e.clear()
+
+    def _add(self, holder: Holder, name: str, doc: str) -> bool:
+        try:
+            share = parse_share(self.share.text())
+        except FormError as exc:
+            self.say(str(exc), True)
+            return False
+        self.rows.append((holder, name, doc))
+        r = self.table.rowCount()
+        self.table.blockSignals(True)
+        self.table.insertRow(r)
+        for c, text in enumerate((name, doc)):
+            item = QTableWidgetItem(text)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(r, c, item)
+        self.table.setItem(r, 2, QTableWidgetItem(format_share(share)))
+        self.table.blockSignals(False)
+        # The next holder gets what is left, so two clicks make 1/2 + 1/2.
+        rest = 1 - (self.total_share() or 0)
+        self.share.setText(format_share(rest).split(" ")[0] if rest > 0 else "")
+        self._refresh()
+        self.say(translate("RecordForms", "{name} added").format(name=name), False)
+        return True
+
+    def remove_row(self) -> None:
+        r = self.table.currentRow()
+        if r < 0:
+            r = self.table.rowCount() - 1
+        if r < 0:
+            return
+        self.table.removeRow(r)
+        del self.rows[r]
+        self._refresh()
+
+    def _share_edited(self, _item: QTableWidgetItem) -> None:
+        self._refresh()
+
+    def shares(self) -> list[Fraction]:
+        """The shares as typed in the table (its third column); FormError if one is bad."""
+        out = []
+        for r in range(self.table.rowCount()):
+            cell = self.table.item(r, 2)
+            text = (cell.text() if cell else "").split(" (")[0]
+            out.append(parse_share(text))
+        return out
+
+    def total_share(self) -> Fraction | None:
+        try:
+            return sum(self.shares(), Fraction(0))
+        except FormError:
+            return None
+
+    def _refresh(self) -> None:
+        total = self.total_share()
+        if total is None:
+            self.total.setText(translate("RecordForms", "A share in the table is not a number"))
+            self.total.setStyleSheet(_ERR)
+            return
+        text = translate("RecordForms", "Total of shares: {t}").format(
+            t=format_share(total) if total else "0"
+        )
+        if total == 1:
+            self.total.setText(text + " ✓")
+            self.total.setStyleSheet(_OK)
+        else:
+            self.total.setText(text + " — " + translate("RecordForms", "must be 1"))
+            self.total.setStyleSheet(_ERR)
+
+    def set_parcel(self, details: dict[str, Any] | None) -> None:
+        if not details:
+            self.current.setText(translate("RecordForms", "Select the parcel on the map"))
+            return
+        holders = [h for h in details.get("holders") or [] if not h.get("valid_to")]
+        names = "; ".join(
+            f"{h['full_name']} ({format_share(Fraction(Decimal(str(h['share']))))})"
+            for h in holders
+        )
+        self.current.setText(
+            translate("RecordForms", "Holders now: {names}").format(names=names or "—")
+        )
+
+    def save(self) -> None:
+        if not self.rows:
+            self.say(translate("RecordForms", "Add at least one new holder"), True)
+            return
+        try:
+            shares = self.shares()
+        except FormError as exc:
+            self.say(str(exc), True)
+            return
+        total = sum(shares, Fraction(0))
+        decimals = [share_decimal(s) for s in shares]
+        if abs(sum(decimals) - 1) > Decimal("0.00001"):
+            pct = format(Decimal(total.numerator) / Decimal(total.denominator), "f")
+            pct = pct.rstrip("0").rstrip(".").replace(".", ",")
+            self.say(
+                translate(
+                    "RecordForms", "Not sent: the shares add up to {t}, they must make 1"
+                ).format(t=pct),
+                True,
+            )
+            return
+        holders = [Holder(d, party_id=h.party_id, party=h.party)
+                   for (h, _n, _d), d in zip(self.rows, decimals, strict=True)]  # fmt: skip
+        self.send(holders, self.right_kind.currentData())
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.table.setRowCount(0)
+        self.share.setText("1")
+        self._refresh()
+
+
+class MortgageForm(QWidget):
+    def __init__(self, send: Callable[[Mortgage], None], say: Callable[[str, bool], None]) -> None:
+        super().__init__()
+        self.setObjectName("mortgageForm")
+        self.send, self.say = send, say
+        f = QFormLayout(self)
+        self.current = QLabel("")
+        self.current.setObjectName("mortgageCurrent")
+        self.current.setWordWrap(True)
+        f.addRow(self.current)
+        self.lender = _line(
+            "mortgageLender", translate("RecordForms", "bank or credit institution")
+        )
+        f.addRow(translate("RecordForms", "Lender"), self.lender)
+        self.contract = _line("mortgageContract", "HĐTC-2026/0001")
+        f.addRow(translate("RecordForms", "Contract number"), self.contract)
+        self.registered = _line("mortgageDate", "dd/mm/yyyy")
+        self.registered.setText(today_text())
+        f.addRow(translate("RecordForms", "Registered on"), self.registered)
+        self.amount = _line("mortgageAmount", translate("RecordForms", "optional, VND"))
+        self.amount.textEdited.connect(self._amount_edited)
+        f.addRow(translate("RecordForms", "Secured amount (VND)"), self.amount)
+        f.addRow(_button("saveMortgage", translate("RecordForms", "Save the mortgage"), self.save))
+
+    def _amount_edited(self, text: str) -> None:
+        # Thousands grouped as typed: "500000000" shows "500.000.000", cursor at the end.
+        if re.fullmatch(r"[\d. ]*", text):
+            self.amount.setText(format_vnd(text))
+
+    def set_parcel(self, details: dict[str, Any] | None) -> None:
+        self.current.setText(mortgages_text(details))
+
+    def save(self) -> None:
+        lender, contract = self.lender.text().strip(), self.contract.text().strip()
+        if not lender or not contract:
+            self.say(translate("RecordForms", "Give the lender and the contract number"), True)
+            return
+        try:
+            day = parse_date(self.registered.text(), translate("RecordForms", "Registered on"))
+            amount = parse_vnd(self.amount.text())
+        except FormError as exc:
+            self.say(str(exc), True)
+            return
+        self.send(Mortgage(lender, contract, day, amount))
+
+    def clear(self) -> None:
+        for e in (self.lender, self.contract, self.amount):
+            e.clear()
+
+
+def mortgages_text(details: dict[str, Any] | None) -> str:
+    if not details:
+        return translate("RecordForms", "Select the parcel on the map")
+    rows = [m for m in details.get("mortgages") or [] if m.get("in_force")]
+    if not rows:
+        return translate("RecordForms", "No mortgage in force on this parcel")
+    return translate("RecordForms", "Mortgages in force: {n}").format(n=len(rows))
+
+
+def mortgage_line(m: dict[str, Any]) -> str:
+    day = dt.date.fromisoformat(m["registered_on"]).strftime("%d/%m/%Y")
+    text = translate("RecordForms", "{lender}, contract {contract}, registered {day}").format(
+        lender=m["lender"], contract=m["contract_number"], day=day
+    )
+    if m.get("secured_amount") is not None:
+        text += f" ({format_vnd(str(int(Decimal(str(m['secured_amount'])))))} đ)"
+    return text
+
+
+class ReleaseForm(QWidget):
+    def __init__(
+        self, send: Callable[[int, dt.date], None], say: Callable[[str, bool], None]
+    ) -> None:
+        super().__init__()
+        self.setObjectName("releaseForm")
+        self.send, self.say = send, say
+        f = QFormLayout(self)
+        f.addRow(QLabel(translate("RecordForms", "Mortgages in force on the selected parcel")))
+        self.list = QListWidget()
+        self.list.setObjectName("releaseMortgages")
+        self.list.setMaximumHeight(100)
+        f.addRow(self.list)
+        self.released = _line("releaseDate", "dd/mm/yyyy")
+        self.released.setText(today_text())
+        f.addRow(translate("RecordForms", "Released on"), self.released)
+        f.addRow(_button("saveRelease", translate("RecordForms", "Save the release"), self.save))
+
+    def set_parcel(self, details: dict[str, Any] | None) -> None:
+        self.list.clear()
+        for m in (details or {}).get("mortgages") or []:
+            if m.get("in_force"):
+                it = QListWidgetItem(mortgage_line(m))
+                it.setData(Qt.ItemDataRole.UserRole, m["id"])
+                self.list.addItem(it)
+        if details is not None and self.list.count() == 0:
+            it = QListWidgetItem(translate("RecordForms", "No mortgage in force on this parcel"))
+            it.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(it)
+        elif self.list.count() == 1:
+            self.list.setCurrentRow(0)
+
+    def save(self) -> None:
+        item = self.list.currentItem()
+        mid = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if mid is None:
+            self.say(translate("RecordForms", "Pick the mortgage to release"), True)
+            return
+        try:
+            day = parse_date(self.released.text(), translate("RecordForms", "Released on"))
+        except FormError as exc:
+            self.say(str(exc), True)
+            return
+        self.send(int(mid), day)
+
+    def clear(self) -> None:
+        self.list.clearSelection()
+
+
+class CertificateForm(QWidget):
+    """Serial checked as typed ("AB 123456"), register number, date, issuer; for the
+    parcels selected on the map."""
+
+    def __init__(
+        self, send: Callable[[Certificate], None], say: Callable[[str, bool], None]
+    ) -> None:
+        super().__init__()
+        self.setObjectName("certificateForm")
+        self.send, self.say = send, say
+        f = QFormLayout(self)
+        self.parcels = QLabel("")
+        self.parcels.setObjectName("certificateParcels")
+        self.parcels.setWordWrap(True)
+        f.addRow(translate("RecordForms", "Parcels"), self.parcels)
+        self.serial = _line("certificateSerial", "AB 123456")
+        self.serial.setMaxLength(11)
+        self.serial.textEdited.connect(self._serial_edited)
+        f.addRow(translate("RecordForms", "Serial"), self.serial)
+        self.serial_check = QLabel("")
+        self.serial_check.setObjectName("certificateSerialCheck")
+        f.addRow(self.serial_check)
+        self.register = _line("certificateRegister", "CS 01234")
+        f.addRow(translate("RecordForms", "Register number"), self.register)
+        self.issued = _line("certificateDate", "dd/mm/yyyy")
+        self.issued.setText(today_text())
+        f.addRow(translate("RecordForms", "Issued on"), self.issued)
+        self.issuer = _line(
+            "certificateIssuer", translate("RecordForms", "e.g. Sở Tài nguyên và Môi trường")
+        )
+        f.addRow(translate("RecordForms", "Issuer"), self.issuer)
+        self.save_button = _button(
+            "saveCertificate", translate("RecordForms", "Save the certificate"), self.save
+        )
+        f.addRow(self.save_button)
+        self._serial_edited(self.serial.text())
+
+    def serial_ok(self) -> bool:
+        return bool(SERIAL_RE.match(self.serial.text()))
+
+    def _serial_edited(self, text: str) -> None:
+        upper = text.upper()
+        if upper != text:
+            pos = self.serial.cursorPosition()
+            self.serial.setText(upper)
+            self.serial.setCursorPosition(pos)
+        if not upper:
+            self.serial_check.setText(
+                translate("RecordForms", "Two letters, a space, 6 to 8 digits: AB 123456")
+            )
+            self.serial_check.setStyleSheet("color: #555555;")
+        elif self.serial_ok():
+            self.serial_check.setText(translate("RecordForms", "Serial well formed ✓"))
+            self.serial_check.setStyleSheet(_OK)
+        else:
+            self.serial_check.setText(
+                translate(
+                    "RecordForms",
+                    "«{s}» is not a serial: two letters, a space, 6 to 8 digits (AB 123456)",
+                ).format(s=upper)
+            )
+            self.serial_check.setStyleSheet(_ERR)
+        self.save_button.setEnabled(self.serial_ok())
+
+    def set_parcels(self, labels: list[str]) -> None:
+        self.parcels.setText(
+            ", ".join(labels) or translate("RecordForms", "select the parcels on the map")
+        )
+
+    def save(self) -> None:
+        if not self.serial_ok():
+            self.say(self.serial_check.text(), True)
+            return
+        register, issuer = self.register.text().strip(), self.issuer.text().strip()
+        if not register or not issuer:
+            self.say(translate("RecordForms", "Give the register number and the issuer"), True)
+            return
+        try:
+            day = parse_date(self.issued.text(), translate("RecordForms", "Issued on"))
+        except FormError as exc:
+            self.say(str(exc), True)
+            return
+        self.send(Certificate(self.serial.text(), register, day, issuer))
+
+    def clear(self) -> None:
+        self.serial.clear()
+        self.register.clear()
+        self._serial_edited("")
+
+
+class RecordForms(QTabWidget):
+    """The four forms as tabs; only those of the open change set's kind are shown."""
+
+    def __init__(self, panel: Any) -> None:
+        super().__init__()
+        self.setObjectName("recordForms")
+        self.transfer = TransferForm(panel.draft_transfer, panel.find_parties, panel.say)
+        self.mortgage = MortgageForm(panel.draft_mortgage, panel.say)
+        self.release = ReleaseForm(panel.draft_release, panel.say)
+        self.certificate = CertificateForm(panel.draft_certificate, panel.say)
+        self.forms: dict[str, QWidget] = {
+            "rights": self.transfer,
+            "mortgage": self.mortgage,
+            "mortgage_release": self.release,
+            "certificate": self.certificate,
+        }
+        self.titles = {
+            "rights": translate("RecordForms", "Transfer"),
+            "mortgage": translate("RecordForms", "Mortgage"),
+            "mortgage_release": translate("RecordForms", "Release"),
+            "certificate": translate("RecordForms", "Certificate"),
+        }
+        self.shown: tuple[str, ...] = ()
+
+    def show_kind(self, kind: str | None) -> None:
+        """Tabs for the change set's kind; none while no change set is open."""
+        ops = FORMS_BY_KIND.get(kind or "", ("certificate",)) if kind else ()
+        if ops == self.shown:
+            return
+        self.shown = ops
+        self.clear()
+        for op in ops:
+            self.addTab(self.forms[op], self.titles[op])
+        self.setVisible(bool(ops))
+
+    def bring(self, op: str) -> QWidget:
+        """Bring a form to the front (the tab of ``op``)."""
+        form = self.forms[op]
+        self.setCurrentWidget(form)
+        return form
+
+    def set_parcel(self, details: dict[str, Any] | None) -> None:
+        for form in (self.transfer, self.mortgage, self.release):
+            form.set_parcel(details)
