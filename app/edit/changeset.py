@@ -57,6 +57,7 @@ OPS: dict[str, str] = {
     "mortgage": "Đăng ký thế chấp",
     "mortgage_release": "Xóa thế chấp",
     "certificate": "Cấp giấy chứng nhận",
+    "party": "Sửa thông tin người sử dụng đất",
 }
 # Right kinds (cad.land_right.kind) and party kinds (cad.party.kind).
 RIGHT_KINDS: dict[str, str] = {
@@ -515,6 +516,53 @@ def draft_certificate(
     return _draft_result(doc)
 
 
+@dataclass
+class PartyUpdate:
+    """Corrected details of a person or organisation (None = unchanged). A document changes
+    as a pair: ``id_kind`` and ``id_number`` together (e.g. CMND 9 digits → CCCD 12)."""
+
+    full_name: str | None = None
+    gender: str | None = None  # 'nam' | 'nu' (persons only)
+    birth_year: int | None = None  # persons only
+    id_kind: str | None = None  # 'cccd' | 'cmnd' | 'ho_chieu' | 'mst'
+    id_number: str | None = None
+    address: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out = {
+            "full_name": None
+            if self.full_name is None
+            else unicodedata.normalize("NFC", self.full_name),
+            "gender": self.gender,
+            "birth_year": self.birth_year,
+            "id_kind": self.id_kind,
+            "id_number": self.id_number,
+            "address": self.address,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def draft_party_update(
+    conn: psycopg.Connection, cs_id: int, party_id: int, base_version: int, update: PartyUpdate
+) -> Problems:
+    """Correct a party's details (migration 0027: the only way; api.update_party refuses).
+    Checked like the old direct function: NFC name, document formats, one document per
+    party (23505 → :class:`InvalidInput`), the party in the caller's area (every commune
+    where it holds a right in force), and ``base_version`` = the party's version read with
+    it (40001 → :class:`ConflictError` naming who changed what). Applied on approval."""
+    try:
+        doc = _one(
+            conn,
+            _with_change_set("api.cs_draft_party(%s, %s, %s, %s::jsonb)"),
+            (cs_id, cs_id, party_id, base_version, _attrs(update.as_json())),
+        )
+    except psycopg.errors.UniqueViolation as exc:
+        raise InvalidInput(
+            exc.diag.message_primary or str(exc), exc.sqlstate, exc.diag.message_detail
+        ) from exc
+    return _draft_result(doc)
+
+
 def rights_as_of(conn: psycopg.Connection, parcel_id: int, at: dt.datetime) -> list[dict[str, Any]]:
     """The parcel's rights as the records held them at ``at`` (name, kind, share, dates)."""
     return list(_one(conn, "SELECT api.parcel_rights_as_of(%s, %s)", (parcel_id, at)) or [])
@@ -577,13 +625,15 @@ def review(conn: psycopg.Connection, cs_id: int) -> dict[str, Any]:
     ``new_holders`` (full_name, share, masked document, ``new`` for a person to create);
     mortgage: lender, contract_number, registered_on, secured_amount, ``in_force`` (the
     parcel's other mortgages); mortgage_release: the mortgage released; certificate:
-    serial, register_number, issued_on, issuer, parcel_ids, ``replaces`` — and ``summary``,
+    serial, register_number, issued_on, issuer, parcel_ids, ``replaces``; party (0027):
+    party_id, full_name (when drafted), version, base_version, ``fields`` [{field, label,
+    old, new}] (document numbers masked for viewers) — and ``summary``,
     one Vietnamese line (see :func:`record_summary`). One round trip."""
     doc = _one(
         conn,
         "SELECT api.review_change_set(%s) "
-        "|| jsonb_build_object('records', api.cs_records_review(%s))",
-        (cs_id, cs_id),
+        "|| jsonb_build_object('records', api.cs_records_review(%s) || api.cs_party_review(%s))",
+        (cs_id, cs_id, cs_id),
     )
     records = doc.get("records") or {}
     items = []
@@ -662,4 +712,19 @@ def record_summary(op: str, rec: dict[str, Any]) -> str:
         if replaced:
             text += f"; cấp đổi giấy {', '.join(replaced)}"
         return text
+    if op == "party":
+        changes = "; ".join(
+            f"{f['label']} «{_field_text(f['old'])}» → «{_field_text(f['new'])}»"
+            for f in rec.get("fields") or []
+        )
+        return (
+            f"Sửa thông tin {rec.get('full_name') or 'mã ' + str(rec.get('party_id'))}: {changes}"
+        )
     return OPS.get(op, op)
+
+
+def _field_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return {"nam": "nam", "nu": "nữ", "cccd": "CCCD", "cmnd": "CMND", "ho_chieu": "hộ chiếu",
+            "mst": "mã số thuế"}.get(str(value), str(value))  # fmt: skip
