@@ -20,6 +20,7 @@ from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -142,6 +143,22 @@ def _line(name: str, placeholder: str = "") -> QLineEdit:
     return e
 
 
+def _narrow(combo: QComboBox) -> None:
+    """Long entries ("Quyền sở hữu tài sản gắn liền với đất", "name — document (year)")
+    must not widen the dock; the open list still shows them whole."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
+
+
+def _top_form(widget: QWidget) -> QFormLayout:
+    """A form at the top of its tab (not spread over the tab's height)."""
+    outer = QVBoxLayout(widget)
+    form = QFormLayout()
+    outer.addLayout(form)
+    outer.addStretch(1)
+    return form
+
+
 def _button(name: str, text: str, slot: Callable[[], Any]) -> QPushButton:
     b = QPushButton(text)
     b.setObjectName(name)
@@ -169,24 +186,31 @@ class TransferForm(QWidget):
         form = QFormLayout()
         self.right_kind = QComboBox()
         self.right_kind.setObjectName("transferRightKind")
+        _narrow(self.right_kind)
         for code, name in RIGHT_KINDS.items():
             self.right_kind.addItem(name, code)
         form.addRow(translate("RecordForms", "Right"), self.right_kind)
         self.share = _line("transferShare", "1/2, 0,5, 50%")
         self.share.setText("1")
-        form.addRow(translate("RecordForms", "Share of the holder added"), self.share)
+        form.addRow(translate("RecordForms", "Share of the next holder"), self.share)
         v.addLayout(form)
 
         found = QGroupBox(translate("RecordForms", "A person already in the records"))
-        fl = QHBoxLayout(found)
+        fl = QGridLayout(found)
         self.search = _line("partySearch", translate("RecordForms", "ID number or full name"))
         self.search.returnPressed.connect(self._find)
-        fl.addWidget(self.search, 2)
-        fl.addWidget(_button("partySearchButton", translate("RecordForms", "Find"), self._find))
+        fl.addWidget(self.search, 0, 0)
+        fl.addWidget(
+            _button("partySearchButton", translate("RecordForms", "Find"), self._find), 0, 1
+        )
         self.results = QComboBox()
         self.results.setObjectName("partyResults")
-        fl.addWidget(self.results, 3)
-        fl.addWidget(_button("addFoundParty", translate("RecordForms", "Add"), self.add_found))
+        _narrow(self.results)
+        fl.addWidget(self.results, 1, 0)
+        fl.addWidget(
+            _button("addFoundParty", translate("RecordForms", "Add"), self.add_found), 1, 1
+        )
+        fl.setColumnStretch(0, 1)
         v.addWidget(found)
 
         new = QGroupBox(translate("RecordForms", "A new person, household or organisation"))
@@ -234,7 +258,10 @@ class TransferForm(QWidget):
                 translate("RecordForms", "Share"),
             ]
         )
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setMinimumHeight(90)
         self.table.itemChanged.connect(self._share_edited)
@@ -414,7 +441,7 @@ class MortgageForm(QWidget):
         super().__init__()
         self.setObjectName("mortgageForm")
         self.send, self.say = send, say
-        f = QFormLayout(self)
+        f = _top_form(self)
         self.current = QLabel("")
         self.current.setObjectName("mortgageCurrent")
         self.current.setWordWrap(True)
@@ -485,11 +512,13 @@ class ReleaseForm(QWidget):
         super().__init__()
         self.setObjectName("releaseForm")
         self.send, self.say = send, say
-        f = QFormLayout(self)
+        f = _top_form(self)
         f.addRow(QLabel(translate("RecordForms", "Mortgages in force on the selected parcel")))
         self.list = QListWidget()
         self.list.setObjectName("releaseMortgages")
         self.list.setMaximumHeight(100)
+        self.list.setWordWrap(True)  # "lender, contract, date (amount)" is long
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         f.addRow(self.list)
         self.released = _line("releaseDate", "dd/mm/yyyy")
         self.released.setText(today_text())
@@ -537,7 +566,7 @@ class CertificateForm(QWidget):
         super().__init__()
         self.setObjectName("certificateForm")
         self.send, self.say = send, say
-        f = QFormLayout(self)
+        f = _top_form(self)
         self.parcels = QLabel("")
         self.parcels.setObjectName("certificateParcels")
         self.parcels.setWordWrap(True)
@@ -548,6 +577,7 @@ class CertificateForm(QWidget):
         f.addRow(translate("RecordForms", "Serial"), self.serial)
         self.serial_check = QLabel("")
         self.serial_check.setObjectName("certificateSerialCheck")
+        self.serial_check.setWordWrap(True)
         f.addRow(self.serial_check)
         self.register = _line("certificateRegister", "CS 01234")
         f.addRow(translate("RecordForms", "Register number"), self.register)

@@ -175,7 +175,8 @@ class ReviewDialog(QDialog):
         legend.setObjectName("reviewLegend")
         legend.setStyleSheet("color: #555555;")
         rv.addWidget(legend)
-        rv.addWidget(QLabel(translate("ReviewDialog", "Differences")))
+        self.diff_title = QLabel(translate("ReviewDialog", "Differences"))
+        rv.addWidget(self.diff_title)
         self.diff = read_only_table(
             [
                 translate("ReviewDialog", "Parcel"),
@@ -194,7 +195,7 @@ class ReviewDialog(QDialog):
         self.records = QTextEdit()
         self.records.setObjectName("reviewRecords")
         self.records.setReadOnly(True)
-        rv.addWidget(self.records, 1)
+        rv.addWidget(self.records, 2)
         self.records_title.setVisible(False)
         self.records.setVisible(False)
         rv.addWidget(QLabel(translate("ReviewDialog", "Validation")))
@@ -367,6 +368,8 @@ class ReviewDialog(QDialog):
         rows: list[tuple[str, str, str, str]] = []
         for it in items:
             old, new = it["old"], it["new"]
+            if it.get("record") and not new and not it.get("diff"):
+                continue  # a transfer, mortgage or certificate: shown in words below
             parents = ", ".join(_parcel_label(o, self.lang) for o in old) or translate(
                 "ReviewDialog", "new"
             )
@@ -407,6 +410,9 @@ class ReviewDialog(QDialog):
                         _fmt(d.get("new"), self.lang, field),
                     )
                 )
+        # Only record items: the table gives its room to their description.
+        self.diff_title.setVisible(bool(rows) or not items)
+        self.diff.setVisible(bool(rows) or not items)
         self.diff.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, v in enumerate(values):

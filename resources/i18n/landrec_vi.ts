@@ -1179,8 +1179,8 @@
         <translation>Quyền</translation>
     </message>
     <message>
-        <source>Share of the holder added</source>
-        <translation>Phần quyền của người thêm vào</translation>
+        <source>Share of the next holder</source>
+        <translation>Phần quyền người kế tiếp</translation>
     </message>
     <message>
         <source>A person already in the records</source>
