@@ -17,10 +17,10 @@ import psycopg
 import psycopg.conninfo
 import psycopg.sql
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtTest import QTest
-
-from tests.test_edit_ui import click, click_map, open_window, run_panel, show_area
+from PySide6.QtWidgets import QApplication
+from test_edit_ui import click, click_map, open_window, run_panel, show_area
 
 pytestmark = pytest.mark.store
 
@@ -136,6 +136,9 @@ def window(world, qapp) -> Iterator[object]:
     yield win
     win.close()
     win.session.close() if hasattr(win, "session") else None
+    # Gone, not just hidden: later tests check that no main window is open.
+    win.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 # --- helpers --------------------------------------------------------------------------------
