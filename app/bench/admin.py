@@ -268,6 +268,7 @@ def _measure(conn: psycopg.Connection, runs: int, progress: Callable[[str], None
     case("accounts", "first page, commune", page(commune=commune), TARGET_MS)
     case("accounts", "first page, state locked", page(state="locked"), TARGET_MS)
     case("accounts", "first page, text 'thu 4321'", page(text="thu 4321"), TARGET_MS)
+    case("accounts", "first page, short text 'an'", page(text="an"), TARGET_MS)
     case("accounts", "page 20 (offset 3 800)", page(offset=3_800), TARGET_MS)
     # The rights dialog's account search: one page of 21, a text matching every account.
     case("accounts", "chooser (21), text 'nguyen van thu'", page(text="nguyen van thu", limit=21),
