@@ -58,7 +58,13 @@ OPS: dict[str, str] = {
     "mortgage_release": "Xóa thế chấp",
     "certificate": "Cấp giấy chứng nhận",
     "party": "Sửa thông tin người sử dụng đất",
+    "party_members": "Thay đổi thành viên hộ gia đình, vợ chồng",
 }
+# Roles of a household / couple / community member (cad.party_member.role, as written in
+# the records); migration 0029's sys.cs_member_roles().
+MEMBER_ROLES: tuple[str, ...] = ("chủ hộ", "vợ", "chồng", "con", "thành viên")
+# Party kinds that have members.
+GROUP_KINDS: tuple[str, ...] = ("ho_gia_dinh", "vo_chong", "cong_dong")
 # Right kinds (cad.land_right.kind) and party kinds (cad.party.kind).
 RIGHT_KINDS: dict[str, str] = {
     "su_dung": "Quyền sử dụng đất",
@@ -238,7 +244,8 @@ class Certificate:
 class ChangeItem:
     id: int
     # 'split' | 'merge' | 'reshape' | 'new' | 'attributes' | 'rights' | 'mortgage' |
-    # 'mortgage_release' | 'certificate' (record items keep their data in attributes)
+    # 'mortgage_release' | 'certificate' | 'party' | 'party_members' (record items keep
+    # their data in attributes)
     op: str
     parcel_ids: list[int]
     base_versions: list[int]
@@ -563,6 +570,45 @@ def draft_party_update(
     return _draft_result(doc)
 
 
+@dataclass
+class Member:
+    """One member of a household, couple or community after the change: an existing person
+    (``party_id``) or a new one (``party``, kind 'ca_nhan'), with a role of
+    :data:`MEMBER_ROLES`."""
+
+    role: str
+    party_id: int | None = None
+    party: NewParty | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        if (self.party_id is None) == (self.party is None):
+            raise InvalidInput("Thành viên cần mã chủ thể đã có hoặc thông tin người mới")
+        role = unicodedata.normalize("NFC", self.role.strip())
+        if self.party_id is not None:
+            return {"party_id": int(self.party_id), "role": role}
+        assert self.party is not None
+        return {"party": self.party.as_json(), "role": role}
+
+
+def draft_party_members(
+    conn: psycopg.Connection, cs_id: int, party_id: int, base_version: int, members: list[Member]
+) -> Problems:
+    """Set the members of a household, couple or community (migration 0029, op
+    'party_members'): ``members`` is the whole list after the change. Checked on the server
+    (22023 → :class:`InvalidInput`): a couple has exactly two members ("Vợ chồng phải có
+    đúng hai thành viên"), one chủ hộ at most, members are persons, none twice, the group
+    not in itself; new persons cleaned like a transfer's (a known document reuses its
+    person); the group in the caller's area, ``base_version`` its version (40001 →
+    :class:`ConflictError`). Applied on approval (audit.log names the approver)."""
+    doc = _one(
+        conn,
+        _with_change_set("api.cs_draft_party_members(%s, %s, %s, %s::jsonb)"),
+        (cs_id, cs_id, party_id, base_version,
+         json.dumps([m.as_json() for m in members], ensure_ascii=False)),
+    )  # fmt: skip
+    return _draft_result(doc)
+
+
 def rights_as_of(conn: psycopg.Connection, parcel_id: int, at: dt.datetime) -> list[dict[str, Any]]:
     """The parcel's rights as the records held them at ``at`` (name, kind, share, dates)."""
     return list(_one(conn, "SELECT api.parcel_rights_as_of(%s, %s)", (parcel_id, at)) or [])
@@ -627,13 +673,16 @@ def review(conn: psycopg.Connection, cs_id: int) -> dict[str, Any]:
     parcel's other mortgages); mortgage_release: the mortgage released; certificate:
     serial, register_number, issued_on, issuer, parcel_ids, ``replaces``; party (0027):
     party_id, full_name (when drafted), version, base_version, ``fields`` [{field, label,
-    old, new}] (document numbers masked for viewers) — and ``summary``,
+    old, new}] (document numbers masked for viewers); party_members (0029): party_id,
+    full_name, ``before`` → ``after`` member lists (party_id, full_name, birth_year, id_kind,
+    id_number masked for viewers, role; ``new`` for persons to create) — and ``summary``,
     one Vietnamese line (see :func:`record_summary`). One round trip."""
     doc = _one(
         conn,
         "SELECT api.review_change_set(%s) "
-        "|| jsonb_build_object('records', api.cs_records_review(%s) || api.cs_party_review(%s))",
-        (cs_id, cs_id, cs_id),
+        "|| jsonb_build_object('records', api.cs_records_review(%s) || api.cs_party_review(%s)"
+        " || api.cs_members_review(%s))",
+        (cs_id, cs_id, cs_id, cs_id),
     )
     records = doc.get("records") or {}
     items = []
@@ -720,7 +769,23 @@ def record_summary(op: str, rec: dict[str, Any]) -> str:
         return (
             f"Sửa thông tin {rec.get('full_name') or 'mã ' + str(rec.get('party_id'))}: {changes}"
         )
+    if op == "party_members":
+        return (
+            f"Thành viên của {rec.get('full_name') or 'mã ' + str(rec.get('party_id'))}: "
+            f"{_members(rec.get('before') or [])} → {_members(rec.get('after') or [])}"
+        )
     return OPS.get(op, op)
+
+
+def _members(rows: list[dict[str, Any]]) -> str:
+    return (
+        "; ".join(
+            f"{m.get('full_name') or ('mã ' + str(m.get('party_id')))} ({m.get('role')})"
+            + (" — mới" if m.get("new") else "")
+            for m in rows
+        )
+        or "(chưa có)"
+    )
 
 
 def _field_text(value: Any) -> str:

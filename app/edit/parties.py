@@ -1,14 +1,17 @@
-"""Finding an existing holder (cad.party) for a transfer of rights (Qt-free).
+"""Finding persons and organisations (cad.party) for the editor's forms (Qt-free).
 
-There is no party search in the API; ``api.search`` finds parcels by owner name or ID
-number (area rule, audit of ID-number reads), and ``api.parcel_details`` names the
-holders of a parcel with their party ids and masked documents. Joined in ONE statement,
-they give the parties the person may see — no new grant, no read of ``cad.party``.
+``api.search_parties`` (migration 0029) does the work in the database, in ONE round trip:
+name without diacritics ("nguyen thi hong" finds Nguyễn Thị Hồng; words in order anywhere
+in the name) or document number (exact, audited), limited to the parties the person may see
+(holding or having held a right on a parcel of their communes; whole-province accounts see
+all), documents masked unless the person may read them, each hit with its version and the
+parcels it holds in the person's area.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -17,28 +20,56 @@ import psycopg
 class PartyHit:
     party_id: int
     full_name: str
+    # The document number as the person may see it: in clear for cadastral editors and
+    # approvers, masked ("0791******77") for viewers. Named for what the forms show.
     id_number_masked: str | None
     party_kind: str | None
     birth_year: int | None
+    id_kind: str | None = None
+    gender: str | None = None
+    address: str | None = None
+    version: int | None = None
+    # Parcels held in force in the person's area (at most 20): parcel_id, commune,
+    # commune_code, sheet, parcel; ``parcel_count`` how many in all.
+    parcels: tuple[dict[str, Any], ...] = field(default=())
+    parcel_count: int = 0
+
+    def parcels_text(self) -> str:
+        """ "thửa 45 tờ 12 (Phường Bến Nghé); …" — for a result list."""
+        text = "; ".join(
+            f"thửa {p['parcel']} tờ {p['sheet']} ({p['commune']})" for p in self.parcels[:3]
+        )
+        if self.parcel_count > 3:
+            text += f" … ({self.parcel_count} thửa)"
+        return text
 
 
 _SQL = """
-SELECT DISTINCT ON ((h->>'party_id')::bigint)
-       (h->>'party_id')::bigint, h->>'full_name', h->>'id_number_masked',
-       h->>'party_kind', (h->>'birth_year')::integer
-FROM (SELECT DISTINCT s.parcel_id, s.label FROM api.search(%s, 20) s
-      WHERE s.kind IN ('owner', 'id_number')) s
-CROSS JOIN LATERAL jsonb_array_elements(api.parcel_details(s.parcel_id) -> 'holders') h
-WHERE h->>'full_name' = s.label AND h->>'valid_to' IS NULL
-ORDER BY (h->>'party_id')::bigint
-LIMIT %s
+SELECT party_id, full_name, id_number, kind, birth_year, id_kind, gender, address, version,
+       parcels, parcel_count
+FROM api.search_parties(%s, %s)
 """
 
 
 def find_parties(conn: psycopg.Connection, text: str, limit: int = 10) -> list[PartyHit]:
-    """Holders in force whose name or ID number matches ``text`` (as the search box
-    matches them); empty for fewer than 2 characters. One round trip."""
+    """Persons and organisations whose name or document number matches ``text``; empty
+    for fewer than 2 characters. One round trip."""
     if len(text.strip()) < 2:
         return []
     rows = conn.execute(_SQL, (text.strip(), limit)).fetchall()
-    return [PartyHit(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+    return [
+        PartyHit(
+            int(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            tuple(r[9] or ()),
+            int(r[10] or 0),
+        )
+        for r in rows
+    ]
