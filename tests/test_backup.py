@@ -277,3 +277,39 @@ def _gpg_installed() -> Iterator[None]:
     # gpg is a declared dependency (installer/debian-packages.txt): fail loudly without it.
     assert subprocess.run(["gpg", "--version"], capture_output=True).returncode == 0
     yield
+
+
+def test_restore_with_roles_recreates_missing_accounts(migrated_db: str, tmp_path: Path):
+    role, password = f"bk_{uuid.uuid4().hex[:10]}", "Mat-khau-du-dai-2026!"
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        conn.execute(f"GRANT lr_person TO {role}")
+    key = write_key(tmp_path)
+    dest = tmp_path / "b"
+    dest.mkdir()
+    name = new_name()
+    try:
+        m = backup.take_backup(migrated_db, dest, key)
+        with psycopg.connect(migrated_db, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")  # the server is new: the account is gone
+            existing = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
+        backup.restore_backup(
+            dest / f"{m.name}.json", key, migrated_db, name,
+            reason="Máy chủ mới", by="Trung tâm CNTT", with_roles=True,
+        )  # fmt: skip
+        with psycopg.connect(migrated_db) as conn:
+            after = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
+            member = conn.execute(
+                "SELECT pg_has_role(%s, 'lr_person', 'MEMBER')", (role,)
+            ).fetchone()[0]
+        assert after - existing == {role} and member  # only the missing one, with its groups
+        # With the backup's password, into the restored database (CONNECT via lr_person).
+        as_role = psycopg.conninfo.make_conninfo(
+            _dsn_for(migrated_db, name), user=role, password=password
+        )
+        with psycopg.connect(as_role) as conn:
+            assert conn.execute("SELECT session_user").fetchone()[0] == role
+    finally:
+        drop(migrated_db, name)
+        with psycopg.connect(migrated_db, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
