@@ -406,7 +406,8 @@ def test_certificate_serial_checked_as_typed_then_issued(qtbot, db, world, windo
     )[0][0]
     panel = open_set(qtbot, window, "thay_doi_thuoc_tinh", "Cấp đổi giấy chứng nhận")
     forms = panel.record_forms
-    assert [forms.tabText(i) for i in range(forms.count())] == ["Cấp GCN"]
+    # "Thay đổi thuộc tính" also corrects a person's details (0027/0029: the "person" tab).
+    assert [forms.tabText(i) for i in range(forms.count())] == ["Cấp GCN", "Người sử dụng đất"]
     assert panel.tools_box.isVisible()  # a geometric kind keeps its tools
     select_parcel(qtbot, db, window, panel, pid)
     c = forms.certificate

@@ -4,8 +4,8 @@
 name without diacritics ("nguyen thi hong" finds Nguyễn Thị Hồng; words in order anywhere
 in the name) or document number (exact, audited), limited to the parties the person may see
 (holding or having held a right on a parcel of their communes; whole-province accounts see
-all), documents masked unless the person may read them, each hit with its version and the
-parcels it holds in the person's area.
+all), documents masked unless the person may read them, each hit with its version, the
+parcels it holds in the person's area and a group's members.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class PartyHit:
     # commune_code, sheet, parcel; ``parcel_count`` how many in all.
     parcels: tuple[dict[str, Any], ...] = field(default=())
     parcel_count: int = 0
+    # A household's, couple's or community's members: party_id, full_name, birth_year,
+    # id_kind, id_number (as above), role. Empty for persons and organisations.
+    members: tuple[dict[str, Any], ...] = field(default=())
 
     def parcels_text(self) -> str:
         """ "thửa 45 tờ 12 (Phường Bến Nghé); …" — for a result list."""
@@ -46,7 +49,7 @@ class PartyHit:
 
 _SQL = """
 SELECT party_id, full_name, id_number, kind, birth_year, id_kind, gender, address, version,
-       parcels, parcel_count
+       parcels, parcel_count, members
 FROM api.search_parties(%s, %s)
 """
 
@@ -70,6 +73,7 @@ def find_parties(conn: psycopg.Connection, text: str, limit: int = 10) -> list[P
             r[8],
             tuple(r[9] or ()),
             int(r[10] or 0),
+            tuple(r[11] or ()),
         )
         for r in rows
     ]

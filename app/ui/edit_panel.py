@@ -61,7 +61,7 @@ from app.ui.edit_tools import (
     format_length,
 )
 from app.ui.i18n import format_float, translate
-from app.ui.record_forms import FORMS_BY_KIND, RecordForms
+from app.ui.record_forms import FORMS_BY_KIND, KEEPS_TOOLS, RecordForms, op_name
 from app.ui.tables import read_only_table
 
 #: Neighbours for snapping are fetched for views up to this many m² (≈ 1.5 × 1.5 km).
@@ -547,13 +547,7 @@ class EditPanel(QWidget):
         return parcel_label(held, pid, lang or self.lang)
 
     def _op_name(self, op: str) -> str:
-        return {
-            "split": translate("EditPanel", "split"),
-            "merge": translate("EditPanel", "merge"),
-            "reshape": translate("EditPanel", "boundary change"),
-            "new": translate("EditPanel", "new parcel"),
-            "attributes": translate("EditPanel", "attributes"),
-        }.get(op) or csapi.OPS.get(op, op)  # record items: the store's Vietnamese names
+        return op_name(op)
 
     def show_problems(self, problems: Sequence[Any]) -> None:
         self.problems_list.clear()
@@ -994,7 +988,7 @@ class EditPanel(QWidget):
         s = self.session
         kind = s.kind if s.change_set_id is not None and s.status == "nhap" else None
         self.record_forms.show_kind(kind)
-        geometric = kind not in FORMS_BY_KIND
+        geometric = kind not in FORMS_BY_KIND or kind in KEEPS_TOOLS
         for w in (self.tools_box, self.corner_title, self.corner_table, self.corner_summary):
             w.setVisible(geometric)
         self.record_details = None  # a set was approved meanwhile: read the parcel again
@@ -1110,13 +1104,56 @@ class EditPanel(QWidget):
             ),
         )
 
-    def find_parties(self, text: str) -> None:
+    def find_parties(self, text: str, show: Callable[[list[Any]], None] | None = None) -> None:
+        """The database's party search (api.search_parties) off the UI thread; the hits go
+        to ``show`` (default: the transfer form's list)."""
         from app.edit.parties import find_parties
 
         if len(text.strip()) < 2:
             self.say(translate("EditPanel", "Type at least two characters"), True)
             return
-        self._run(lambda conn: find_parties(conn, text), self.record_forms.transfer.show_found)
+        self._run(
+            lambda conn: find_parties(conn, text, 20), show or self.record_forms.transfer.show_found
+        )
+
+    # -- a person's details and a household's members (0027, 0029) -----------------------
+    def _draft_party_item(self, call: Callable[..., Any], text: str) -> None:
+        """``call(conn, cs_id)`` drafts a party item (no parcel: the token is the party's
+        own version, given by the form from the search)."""
+        if not self._need_change_set():
+            return
+        cs_id = self.session.change_set_id
+
+        def work(conn: psycopg.Connection) -> Any:
+            self.session._took(call(conn, cs_id))
+            return self.session.change_set
+
+        def done(result: Any) -> None:
+            self._loaded(result)
+            if self._report_draft(text):
+                self.record_forms.party.clear()
+
+        self._run(work, done, self._draft_failed)
+
+    def draft_party_update(self, party_id: int, version: int, update: csapi.PartyUpdate) -> None:
+        self._draft_party_item(
+            lambda conn, c: csapi.draft_party_update(conn, c, party_id, version, update),
+            translate("EditPanel", "Correction of {name} drafted").format(
+                name=self._party_name(party_id)
+            ),
+        )
+
+    def draft_party_members(self, party_id: int, version: int, members: list[Any]) -> None:
+        self._draft_party_item(
+            lambda conn, c: csapi.draft_party_members(conn, c, party_id, version, members),
+            translate("EditPanel", "Members of {name} drafted").format(
+                name=self._party_name(party_id)
+            ),
+        )
+
+    def _party_name(self, party_id: int) -> str:
+        hit = self.record_forms.party.hit
+        return hit.full_name if hit is not None and hit.party_id == party_id else f"#{party_id}"
 
 
 def _record_detail(item: Any) -> str:
@@ -1129,4 +1166,10 @@ def _record_detail(item: Any) -> str:
         return translate("EditPanel", "contract {n}").format(n=a.get("contract_number"))
     if item.op == "rights":
         return translate("EditPanel", "{n} new holder(s)").format(n=len(a.get("holders") or []))
+    if item.op == "party":
+        return str(a.get("full_name") or "")
+    if item.op == "party_members":
+        return translate("EditPanel", "{name}: {n} member(s)").format(
+            name=a.get("full_name") or "", n=len(a.get("members") or [])
+        )
     return ""

@@ -1,5 +1,6 @@
 """The editor dock's record forms: transfer of rights, mortgage, mortgage release and
-certificate (change-set items of migration 0024, app.edit.changeset.draft_*).
+certificate (change-set items of migration 0024, app.edit.changeset.draft_*), and the
+correction of a person's details with a household's / couple's members (0027, 0029).
 
 The forms only collect and check what the clerk types (shares adding up to 1, dates
 dd/mm/yyyy, amounts with dot thousands, the "AB 123456" serial); the dock
@@ -20,6 +21,7 @@ from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -37,12 +40,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.edit.changeset import (
+    GROUP_KINDS,
+    MEMBER_ROLES,
     PARTY_KINDS,
     RIGHT_KINDS,
     Certificate,
     Holder,
+    Member,
     Mortgage,
     NewParty,
+    PartyUpdate,
 )
 from app.ui.i18n import translate
 
@@ -55,8 +62,81 @@ FORMS_BY_KIND: dict[str, tuple[str, ...]] = {
     "chuyen_quyen": ("rights", "certificate"),
     "the_chap": ("mortgage",),
     "xoa_the_chap": ("mortgage_release",),
+    "thay_doi_thuoc_tinh": ("certificate", "party"),
 }
+#: Kinds whose record forms sit beside the geometry tools (a parcel's attributes and a
+#: person's details are both "thay đổi thuộc tính").
+KEEPS_TOOLS: frozenset[str] = frozenset({"thay_doi_thuoc_tinh"})
 ID_KINDS = ("", "cccd", "cmnd", "ho_chieu", "mst")
+
+
+def op_name(op: str) -> str:
+    """A change-set item's op in the interface language (the Qt-free OPS stay Vietnamese)."""
+    return {
+        "split": translate("EditPanel", "split"),
+        "merge": translate("EditPanel", "merge"),
+        "reshape": translate("EditPanel", "boundary change"),
+        "new": translate("EditPanel", "new parcel"),
+        "attributes": translate("EditPanel", "attributes"),
+        "rights": translate("EditPanel", "transfer of rights"),
+        "mortgage": translate("EditPanel", "mortgage registration"),
+        "mortgage_release": translate("EditPanel", "mortgage release"),
+        "certificate": translate("EditPanel", "certificate issue"),
+        "party": translate("EditPanel", "correction of a person's details"),
+        "party_members": translate("EditPanel", "household or couple members"),
+    }.get(op, op)
+
+
+def right_kind_name(code: str | None) -> str:
+    return {
+        "su_dung": translate("RecordForms", "Land use right"),
+        "quan_ly": translate("RecordForms", "Land management right"),
+        "so_huu_tai_san": translate("RecordForms", "Ownership of assets on the land"),
+    }.get(code or "", RIGHT_KINDS.get(code or "", code or ""))
+
+
+def party_kind_name(code: str | None) -> str:
+    return {
+        "ca_nhan": translate("RecordForms", "Individual"),
+        "ho_gia_dinh": translate("RecordForms", "Household"),
+        "vo_chong": translate("RecordForms", "Married couple"),
+        "to_chuc": translate("RecordForms", "Organisation"),
+        "cong_dong": translate("RecordForms", "Residential community"),
+    }.get(code or "", PARTY_KINDS.get(code or "", code or ""))
+
+
+def role_name(role: str) -> str:
+    """A member's role (stored in Vietnamese, as the records write it)."""
+    return {
+        "chủ hộ": translate("RecordForms", "head of household"),
+        "vợ": translate("RecordForms", "wife"),
+        "chồng": translate("RecordForms", "husband"),
+        "con": translate("RecordForms", "child"),
+        "thành viên": translate("RecordForms", "member"),
+    }.get(role, role)
+
+
+def id_problem(kind: str | None, number: str) -> str | None:
+    """Why a document number does not fit its kind (the store's rules of
+    sys.api_check_identity), or None."""
+    if not number:
+        return None
+    if not kind:
+        return translate("RecordForms", "Choose the kind of document of the number")
+    ok = {
+        "cccd": re.fullmatch(r"[0-9]{12}", number),
+        "cmnd": re.fullmatch(r"[0-9]{9}", number),
+        "ho_chieu": re.fullmatch(r"[A-Z0-9]{6,12}", number) and re.search(r"[0-9]", number),
+        "mst": re.fullmatch(r"[0-9]{10}(-[0-9]{3})?", number),
+    }.get(kind)
+    if ok:
+        return None
+    return {
+        "cccd": translate("RecordForms", "A CCCD number has exactly 12 digits ({n} typed)"),
+        "cmnd": translate("RecordForms", "A CMND number has exactly 9 digits ({n} typed)"),
+        "ho_chieu": translate("RecordForms", "A passport number has 6 to 12 capitals and digits"),
+        "mst": translate("RecordForms", "A tax code has 10 digits, or 10 digits, a dash and 3"),
+    }.get(kind, "").format(n=len(number))
 
 
 class FormError(ValueError):
@@ -171,7 +251,8 @@ class TransferForm(QWidget):
     """New holders with their shares; an existing person found by the search, or a new
     one typed in. ``send(holders, right_kind)`` is the dock's draft call."""
 
-    def __init__(self, send: Callable[[list[Holder], str], None], find: Callable[[str], None],
+    def __init__(self, send: Callable[[list[Holder], str], None],
+                 find: Callable[[str, Callable[[list[Any]], None]], None],
                  say: Callable[[str, bool], None]) -> None:  # fmt: skip
         super().__init__()
         self.setObjectName("transferForm")
@@ -187,8 +268,8 @@ class TransferForm(QWidget):
         self.right_kind = QComboBox()
         self.right_kind.setObjectName("transferRightKind")
         _narrow(self.right_kind)
-        for code, name in RIGHT_KINDS.items():
-            self.right_kind.addItem(name, code)
+        for code in RIGHT_KINDS:
+            self.right_kind.addItem(right_kind_name(code), code)
         form.addRow(translate("RecordForms", "Right"), self.right_kind)
         self.share = _line("transferShare", "1/2, 0,5, 50%")
         self.share.setText("1")
@@ -217,8 +298,8 @@ class TransferForm(QWidget):
         nf = QFormLayout(new)
         self.kind = QComboBox()
         self.kind.setObjectName("newPartyKind")
-        for code, name in PARTY_KINDS.items():
-            self.kind.addItem(name, code)
+        for code in PARTY_KINDS:
+            self.kind.addItem(party_kind_name(code), code)
         nf.addRow(translate("RecordForms", "Kind"), self.kind)
         self.name = _line("newPartyName")
         nf.addRow(translate("RecordForms", "Full name"), self.name)
@@ -281,17 +362,12 @@ class TransferForm(QWidget):
 
     # the existing person
     def _find(self) -> None:
-        self.find(self.search.text())
+        self.find(self.search.text(), self.show_found)
 
     def show_found(self, hits: list[Any]) -> None:
         self.results.clear()
         for h in hits:
-            label = h.full_name
-            if h.id_number_masked:
-                label += f" — {h.id_number_masked}"
-            if h.birth_year:
-                label += f" ({h.birth_year})"
-            self.results.addItem(label, h)
+            self.results.addItem(_hit_label(h), h)
         if not hits:
             self.say(translate("RecordForms", "Nobody in your area matches"), True)
 
@@ -647,6 +723,378 @@ class CertificateForm(QWidget):
         self._serial_edited("")
 
 
+class PartyForm(QWidget):
+    """Correct a person's or organisation's details (op 'party') and, for a household,
+    couple or community, set its members (op 'party_members'). The person is found with
+    the database's party search; only the fields that differ are sent. ``send_update(
+    party_id, version, PartyUpdate)``, ``send_members(party_id, version, [Member])`` and
+    ``find(text, show)`` are the dock's calls."""
+
+    def __init__(
+        self,
+        send_update: Callable[[int, int, PartyUpdate], None],
+        send_members: Callable[[int, int, list[Member]], None],
+        find: Callable[[str, Callable[[list[Any]], None]], None],
+        say: Callable[[str, bool], None],
+    ) -> None:
+        super().__init__()
+        self.setObjectName("partyForm")
+        self.send_update, self.send_members, self.find, self.say = (
+            send_update, send_members, find, say
+        )  # fmt: skip
+        self.hit: Any = None
+        self.members: list[tuple[Member, str, str]] = []  # member (role in the combo), name, doc
+        # Details and members are taller than the dock: the form scrolls.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("partyFormScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget()
+        self.scroll.setWidget(inner)
+        outer.addWidget(self.scroll)
+        v = QVBoxLayout(inner)
+        v.setContentsMargins(4, 4, 4, 4)
+        row = QHBoxLayout()
+        self.search = _line("partyEditSearch", translate("RecordForms", "ID number or full name"))
+        self.search.returnPressed.connect(self._find)
+        row.addWidget(self.search, 1)
+        row.addWidget(_button("partyEditFind", translate("RecordForms", "Find"), self._find))
+        v.addLayout(row)
+        self.results = QComboBox()
+        self.results.setObjectName("partyEditResults")
+        _narrow(self.results)
+        self.results.activated.connect(self._picked)
+        v.addWidget(self.results)
+        self.current = QLabel(translate("RecordForms", "Find the person to correct"))
+        self.current.setObjectName("partyEditCurrent")
+        self.current.setWordWrap(True)
+        v.addWidget(self.current)
+
+        self.details = QGroupBox(translate("RecordForms", "Details"))
+        f = QFormLayout(self.details)
+        self.name = _line("partyEditName")
+        f.addRow(translate("RecordForms", "Full name"), self.name)
+        ident = QHBoxLayout()
+        self.id_kind = QComboBox()
+        self.id_kind.setObjectName("partyEditIdKind")
+        for code in ID_KINDS:
+            self.id_kind.addItem(_id_kind_name(code), code or None)
+        ident.addWidget(self.id_kind)
+        self.id_number = _line("partyEditIdNumber")
+        ident.addWidget(self.id_number, 1)
+        f.addRow(translate("RecordForms", "Document"), ident)
+        self.id_check = QLabel("")
+        self.id_check.setObjectName("partyEditIdCheck")
+        f.addRow("", self.id_check)
+        self.id_kind.currentIndexChanged.connect(self._id_edited)
+        self.id_number.textEdited.connect(self._id_edited)
+        self.birth_year = _line("partyEditBirthYear")
+        self.birth_year.setValidator(QIntValidator(1880, 2100, self))
+        f.addRow(translate("RecordForms", "Birth year"), self.birth_year)
+        self.gender = QComboBox()
+        self.gender.setObjectName("partyEditGender")
+        self.gender.addItem("—", None)
+        self.gender.addItem(translate("RecordForms", "male"), "nam")
+        self.gender.addItem(translate("RecordForms", "female"), "nu")
+        f.addRow(translate("RecordForms", "Gender"), self.gender)
+        self.address = _line("partyEditAddress")
+        f.addRow(translate("RecordForms", "Address"), self.address)
+        self.save_button = _button(
+            "savePartyUpdate", translate("RecordForms", "Save the correction"), self.save
+        )
+        f.addRow(self.save_button)
+        v.addWidget(self.details)
+
+        self.members_box = QGroupBox(translate("RecordForms", "Members"))
+        self.members_box.setObjectName("partyMembersBox")
+        mv = QVBoxLayout(self.members_box)
+        self.table = QTableWidget(0, 3)
+        self.table.setObjectName("partyMembers")
+        self.table.setHorizontalHeaderLabels(
+            [
+                translate("RecordForms", "Member"),
+                translate("RecordForms", "Document"),
+                translate("RecordForms", "Role"),
+            ]
+        )
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setMinimumHeight(90)
+        mv.addWidget(self.table)
+        grid = QGridLayout()
+        self.member_search = _line(
+            "memberSearch", translate("RecordForms", "Existing person: ID number or name")
+        )
+        self.member_search.returnPressed.connect(self._find_member)
+        grid.addWidget(self.member_search, 0, 0)
+        grid.addWidget(
+            _button("memberFind", translate("RecordForms", "Find"), self._find_member), 0, 1
+        )
+        self.member_results = QComboBox()
+        self.member_results.setObjectName("memberResults")
+        _narrow(self.member_results)
+        grid.addWidget(self.member_results, 1, 0)
+        grid.addWidget(
+            _button("addFoundMember", translate("RecordForms", "Add"), self.add_found), 1, 1
+        )
+        self.new_name = _line("newMemberName", translate("RecordForms", "New person: full name"))
+        grid.addWidget(self.new_name, 2, 0)
+        self.new_id = _line("newMemberIdNumber", translate("RecordForms", "CCCD (12 digits)"))
+        grid.addWidget(self.new_id, 3, 0)
+        self.new_year = _line("newMemberBirthYear", translate("RecordForms", "birth year"))
+        self.new_year.setValidator(QIntValidator(1880, 2100, self))
+        grid.addWidget(self.new_year, 4, 0)
+        grid.addWidget(
+            _button("addNewMember", translate("RecordForms", "Add this new person"), self.add_new),
+            4,
+            1,
+        )
+        self.role = QComboBox()
+        self.role.setObjectName("memberRole")
+        for r in MEMBER_ROLES:
+            self.role.addItem(role_name(r), r)
+        grid.addWidget(QLabel(translate("RecordForms", "Role of the next member")), 5, 0)
+        grid.addWidget(self.role, 5, 1)
+        grid.setColumnStretch(0, 1)
+        mv.addLayout(grid)
+        buttons = QHBoxLayout()
+        buttons.addWidget(
+            _button("removeMember", translate("RecordForms", "Remove row"), self.remove_member)
+        )
+        buttons.addWidget(
+            _button("saveMembers", translate("RecordForms", "Save the members"), self.save_members)
+        )
+        mv.addLayout(buttons)
+        v.addWidget(self.members_box)
+        v.addStretch(1)
+        self.clear()
+
+    # finding and loading the person
+    def _find(self) -> None:
+        self.find(self.search.text(), self.show_found)
+
+    def show_found(self, hits: list[Any]) -> None:
+        self.results.clear()
+        for h in hits:
+            self.results.addItem(_hit_label(h), h)
+        if not hits:
+            self.say(translate("RecordForms", "Nobody in your area matches"), True)
+            return
+        self.load(hits[0])
+
+    def _picked(self, index: int) -> None:
+        hit = self.results.itemData(index)
+        if hit is not None:
+            self.load(hit)
+
+    def load(self, hit: Any) -> None:
+        """Fill the fields with the person as the store has them now."""
+        self.hit = hit
+        person = hit.party_kind == "ca_nhan"
+        where = hit.parcels_text() if hasattr(hit, "parcels_text") else ""
+        self.current.setText(
+            translate("RecordForms", "{kind} {name}, version {v}").format(
+                kind=party_kind_name(hit.party_kind), name=hit.full_name, v=hit.version
+            )
+            + (f" — {where}" if where else "")
+        )
+        self.name.setText(hit.full_name)
+        self.id_kind.setCurrentIndex(max(0, self.id_kind.findData(hit.id_kind)))
+        self.id_number.setText(hit.id_number_masked or "")
+        self.birth_year.setText(str(hit.birth_year) if hit.birth_year else "")
+        self.gender.setCurrentIndex(max(0, self.gender.findData(hit.gender)))
+        self.address.setText(hit.address or "")
+        for w in (self.birth_year, self.gender):
+            w.setEnabled(person)
+        self.details.setEnabled(True)
+        self._id_edited()
+        group = hit.party_kind in GROUP_KINDS
+        self.members_box.setVisible(group)
+        self.members.clear()
+        self.table.setRowCount(0)
+        for m in getattr(hit, "members", ()) or ():
+            doc = f"{(m.get('id_kind') or '').upper()} {m.get('id_number') or ''}".strip()
+            self._add_member(Member(m["role"], party_id=m["party_id"]), m["full_name"], doc)
+
+    def _id_edited(self, *_args: Any) -> None:
+        number = self.id_number.text().strip().upper()
+        problem = None if "*" in number else id_problem(self.id_kind.currentData(), number)
+        if problem:
+            self.id_check.setText(problem)
+            self.id_check.setStyleSheet(_ERR)
+        elif number and "*" not in number:
+            self.id_check.setText(translate("RecordForms", "Document number well formed ✓"))
+            self.id_check.setStyleSheet(_OK)
+        else:
+            self.id_check.setText("")
+
+    def changes(self) -> PartyUpdate | None:
+        """The fields that differ from the record; None (with a message) if none or bad."""
+        h = self.hit
+        if h is None:
+            self.say(translate("RecordForms", "Find the person first"), True)
+            return None
+        out = PartyUpdate()
+        name = " ".join(self.name.text().split())
+        if not name:
+            self.say(translate("RecordForms", "The full name cannot be empty"), True)
+            return None
+        if name != h.full_name:
+            out.full_name = name
+        kind, number = self.id_kind.currentData(), self.id_number.text().strip().upper()
+        if (kind, number) != (h.id_kind, h.id_number_masked or ""):
+            if "*" in number:
+                self.say(translate("RecordForms", "Type the whole new document number"), True)
+                return None
+            problem = id_problem(kind, number) if number else None
+            if problem or not number or not kind:
+                self.say(problem or translate("RecordForms", "Give the document number"), True)
+                return None
+            out.id_kind, out.id_number = kind, number
+        if h.party_kind == "ca_nhan":
+            year = int(self.birth_year.text()) if self.birth_year.text().strip() else None
+            if year is not None and year != h.birth_year:
+                out.birth_year = year
+            gender = self.gender.currentData()
+            if gender is not None and gender != h.gender:
+                out.gender = gender
+        address = " ".join(self.address.text().split())
+        if address and address != (h.address or ""):
+            out.address = address
+        if not out.as_json():
+            self.say(translate("RecordForms", "Nothing changed: edit a field first"), True)
+            return None
+        return out
+
+    def save(self) -> None:
+        out = self.changes()
+        if out is not None:
+            self.send_update(self.hit.party_id, self.hit.version, out)
+
+    # members
+    def _find_member(self) -> None:
+        self.find(self.member_search.text(), self.show_member_hits)
+
+    def show_member_hits(self, hits: list[Any]) -> None:
+        self.member_results.clear()
+        for h in hits:
+            if h.party_kind == "ca_nhan":
+                self.member_results.addItem(_hit_label(h), h)
+        if not self.member_results.count():
+            self.say(translate("RecordForms", "Nobody in your area matches"), True)
+
+    def add_found(self) -> None:
+        hit = self.member_results.currentData()
+        if hit is None:
+            self.say(translate("RecordForms", "Find the person first"), True)
+            return
+        if any(m.party_id == hit.party_id for m, _n, _d in self.members):
+            self.say(translate("RecordForms", "This person is already in the table"), True)
+            return
+        doc = f"{(hit.id_kind or '').upper()} {hit.id_number_masked or ''}".strip()
+        self._add_member(Member(self.role.currentData(), party_id=hit.party_id), hit.full_name, doc)
+
+    def add_new(self) -> None:
+        name = " ".join(self.new_name.text().split())
+        number = self.new_id.text().strip()
+        if not name:
+            self.say(translate("RecordForms", "Give the new person's full name"), True)
+            return
+        problem = id_problem("cccd", number)
+        if problem:
+            self.say(problem, True)
+            return
+        year = int(self.new_year.text()) if self.new_year.text().strip() else None
+        party = NewParty("ca_nhan", name, "cccd" if number else None, number or None, year)
+        self._add_member(
+            Member(self.role.currentData(), party=party), name, f"CCCD {number}" if number else ""
+        )
+        for e in (self.new_name, self.new_id, self.new_year):
+            e.clear()
+
+    def _add_member(self, member: Member, name: str, doc: str) -> None:
+        self.members.append((member, name, doc))
+        r = self.table.rowCount()
+        self.table.insertRow(r)
+        for c, text in enumerate((name, doc)):
+            item = QTableWidgetItem(text)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(r, c, item)
+        role = QComboBox()
+        role.setObjectName(f"memberRole{r}")
+        for code in MEMBER_ROLES:
+            role.addItem(role_name(code), code)
+        if role.findData(member.role) < 0:
+            role.addItem(member.role, member.role)
+        role.setCurrentIndex(role.findData(member.role))
+        self.table.setCellWidget(r, 2, role)
+
+    def remove_member(self) -> None:
+        r = self.table.currentRow()
+        if r < 0:
+            r = self.table.rowCount() - 1
+        if r < 0:
+            return
+        self.table.removeRow(r)
+        del self.members[r]
+
+    def member_list(self) -> list[Member]:
+        """The table as members, each with the role chosen in its row."""
+        out = []
+        for r, (m, _n, _d) in enumerate(self.members):
+            combo = self.table.cellWidget(r, 2)
+            role = combo.currentData() if isinstance(combo, QComboBox) else m.role
+            out.append(Member(role, party_id=m.party_id, party=m.party))
+        return out
+
+    def save_members(self) -> None:
+        if self.hit is None:
+            self.say(translate("RecordForms", "Find the household or couple first"), True)
+            return
+        if not self.members:
+            self.say(translate("RecordForms", "Add at least one member"), True)
+            return
+        self.send_members(self.hit.party_id, self.hit.version, self.member_list())
+
+    def clear(self) -> None:
+        self.hit = None
+        self.results.clear()
+        self.members.clear()
+        self.table.setRowCount(0)
+        for e in (self.name, self.id_number, self.birth_year, self.address):
+            e.clear()
+        self.id_check.setText("")
+        self.details.setEnabled(False)
+        self.members_box.setVisible(False)
+        self.current.setText(translate("RecordForms", "Find the person to correct"))
+
+
+def _id_kind_name(code: str) -> str:
+    return {
+        "": translate("RecordForms", "none"),
+        "cccd": "CCCD",
+        "cmnd": "CMND",
+        "ho_chieu": translate("RecordForms", "passport"),
+        "mst": translate("RecordForms", "tax code"),
+    }[code]
+
+
+def _hit_label(h: Any) -> str:
+    label = h.full_name
+    if h.id_number_masked:
+        label += f" — {h.id_number_masked}"
+    if h.birth_year:
+        label += f" ({h.birth_year})"
+    if getattr(h, "parcels", None):
+        label += f" — {h.parcels_text()}"
+    return label
+
+
 class RecordForms(QTabWidget):
     """The four forms as tabs; only those of the open change set's kind are shown."""
 
@@ -657,17 +1105,22 @@ class RecordForms(QTabWidget):
         self.mortgage = MortgageForm(panel.draft_mortgage, panel.say)
         self.release = ReleaseForm(panel.draft_release, panel.say)
         self.certificate = CertificateForm(panel.draft_certificate, panel.say)
+        self.party = PartyForm(
+            panel.draft_party_update, panel.draft_party_members, panel.find_parties, panel.say
+        )
         self.forms: dict[str, QWidget] = {
             "rights": self.transfer,
             "mortgage": self.mortgage,
             "mortgage_release": self.release,
             "certificate": self.certificate,
+            "party": self.party,
         }
         self.titles = {
             "rights": translate("RecordForms", "Transfer"),
             "mortgage": translate("RecordForms", "Mortgage"),
             "mortgage_release": translate("RecordForms", "Release"),
             "certificate": translate("RecordForms", "Certificate"),
+            "party": translate("RecordForms", "Person"),
         }
         self.shown: tuple[str, ...] = ()
 

@@ -423,10 +423,18 @@ class ReviewDialog(QDialog):
         for it in items:
             if not it.get("record"):
                 continue
+            from app.ui.record_forms import op_name
+
             parcels = ", ".join(_parcel_label(o, self.lang) for o in it["old"])
             lines = record_lines(it["op"], it["record"])
-            head = translate("ReviewDialog", "{label} — parcel {parcels}").format(
-                label=it.get("label") or it["op"], parcels=parcels
+            label = op_name(it["op"])
+            label = label[:1].upper() + label[1:]
+            head = (
+                translate("ReviewDialog", "{label} — parcel {parcels}").format(
+                    label=label, parcels=parcels
+                )
+                if parcels  # a person's correction names no parcel
+                else label
             )
             body = "".join(
                 f"<br>&nbsp;&nbsp;{html.escape(x).replace('    ', '&nbsp;' * 6)}" for x in lines
@@ -511,10 +519,10 @@ def _person(h: dict) -> str:
 
 def record_lines(op: str, rec: dict) -> list[str]:
     """What a record item (migration 0024) does, in lines an approver reads."""
-    from app.edit.changeset import RIGHT_KINDS
+    from app.ui.record_forms import party_kind_name, right_kind_name, role_name
 
     if op == "rights":
-        kind = RIGHT_KINDS.get(rec.get("right_kind") or "", rec.get("right_kind") or "")
+        kind = right_kind_name(rec.get("right_kind"))
         out = [kind, translate("ReviewDialog", "Holders now:")]
         out += [f"    {_person(h)}" for h in rec.get("old_holders") or []] or ["    —"]
         out.append(translate("ReviewDialog", "After approval:"))
@@ -570,7 +578,68 @@ def record_lines(op: str, rec: dict) -> list[str]:
             )
         )
         return out
+    if op == "party":
+        out = [
+            translate("ReviewDialog", "{kind} {name} (version {v})").format(
+                kind=party_kind_name(rec.get("party_kind")),
+                name=rec.get("full_name"),
+                v=rec.get("base_version"),
+            )
+        ]
+        for f in rec.get("fields") or []:
+            old, new = _value(f.get("old")), _value(f.get("new"))
+            out.append(f"    {_field_name(f['field'])}: «{old}» → «{new}»")
+        return out
+    if op == "party_members":
+
+        def member(m: dict) -> str:
+            text = f"{m.get('full_name') or '#' + str(m.get('party_id'))} — {role_name(m['role'])}"
+            extra = []
+            if m.get("id_number"):
+                extra.append(f"{(m.get('id_kind') or '').upper()} {m['id_number']}".strip())
+            if m.get("birth_year"):
+                extra.append(translate("ReviewDialog", "born {y}").format(y=m["birth_year"]))
+            if m.get("new"):
+                extra.append(translate("ReviewDialog", "new person, created on approval"))
+            return text + (f" ({', '.join(extra)})" if extra else "")
+
+        out = [
+            translate("ReviewDialog", "{kind} {name} (version {v})").format(
+                kind=party_kind_name(rec.get("party_kind")),
+                name=rec.get("full_name"),
+                v=rec.get("base_version"),
+            ),
+            translate("ReviewDialog", "Members now:"),
+        ]
+        out += [f"    {member(m)}" for m in rec.get("before") or []] or ["    —"]
+        out.append(translate("ReviewDialog", "After approval:"))
+        out += [f"    {member(m)}" for m in rec.get("after") or []]
+        return out
     return []
+
+
+def _field_name(field: str) -> str:
+    return {
+        "full_name": translate("ReviewDialog", "full name"),
+        "gender": translate("ReviewDialog", "gender"),
+        "birth_year": translate("ReviewDialog", "birth year"),
+        "id_kind": translate("ReviewDialog", "document kind"),
+        "id_number": translate("ReviewDialog", "document number"),
+        "address": translate("ReviewDialog", "address"),
+    }.get(field, field)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return ""
+    return {
+        "nam": translate("ReviewDialog", "male"),
+        "nu": translate("ReviewDialog", "female"),
+        "cccd": "CCCD",
+        "cmnd": "CMND",
+        "ho_chieu": translate("ReviewDialog", "passport"),
+        "mst": translate("ReviewDialog", "tax code"),
+    }.get(str(value), str(value))
 
 
 def _parcel_label(o: dict, lang: str = "vi") -> str:

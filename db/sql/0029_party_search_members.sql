@@ -5,8 +5,8 @@
 --    (cad.party.name_folded: prefix on the btree of 0009, then words in order anywhere in
 --    the name on the trigram index of 0001) or by document number (exact, audited like
 --    api.search). One call = one round trip: each hit carries kind, name, document (masked
---    unless sys.may_read_personal_id()), birth year, gender, address, version and the
---    parcels it holds. Visibility is the rule of the cad.party policy (sys.area_party):
+--    unless sys.may_read_personal_id()), birth year, gender, address, version, the
+--    parcels it holds and, for a household / couple / community, its members. Visibility is the rule of the cad.party policy (sys.area_party):
 --    a party who holds or has held a right on a parcel of the caller's communes, itself or
 --    through a household / couple / group it belongs to; whole-province accounts see all.
 --    A party with no right at all is in nobody's area, and that is sound: since 0027 a
@@ -79,7 +79,7 @@ $fn$;
 CREATE FUNCTION api.search_parties(p_text text, p_limit integer DEFAULT 20)
 RETURNS TABLE (party_id bigint, kind text, full_name text, id_kind text, id_number text,
                birth_year integer, gender text, address text, version integer,
-               parcels jsonb, parcel_count integer)
+               parcels jsonb, parcel_count integer, members jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 ROWS 20 AS $fn$
 #variable_conflict use_column
@@ -109,8 +109,8 @@ BEGIN
     v_read := sys.may_read_personal_id();
     v_compact := upper(replace(v_text, ' ', ''));
 
-    IF v_compact ~ '^[0-9][0-9-]{7,15}$' OR v_compact ~ '^[A-Z][0-9]{7,8}$' THEN
-        -- A document number (CMND 9, CCCD 12, tax code 10/13, passport letter + digits):
+    IF v_compact ~ '^[0-9A-Z-]{6,16}$' AND v_compact ~ '[0-9]' THEN
+        -- A document number (CMND 9, CCCD 12, tax code 10 or 10-3, passport; names hold no digit):
         -- exact. Who holds a document is personal data: audited as in api.search.
         SELECT coalesce(array_agg(pa.id ORDER BY pa.id), '{}') INTO v_ids
         FROM cad.party pa
@@ -173,7 +173,13 @@ BEGIN
     SELECT pa.id, pa.kind, pa.full_name, pa.id_kind,
            CASE WHEN v_read THEN pa.id_number ELSE sys.mask_id_number(pa.id_number) END,
            pa.birth_year, pa.gender, pa.address, pa.version,
-           hp.j -> 'list', (hp.j ->> 'count')::integer
+           hp.j -> 'list', (hp.j ->> 'count')::integer,
+           -- A household's, couple's or community's members (the form edits them).
+           CASE WHEN pa.kind IN ('ho_gia_dinh', 'vo_chong', 'cong_dong') THEN (
+               SELECT coalesce(jsonb_agg(sys.cs_member_json(m.member_id, v_read)
+                                         || jsonb_build_object('role', m.role)
+                                         ORDER BY m.member_id), '[]')
+               FROM cad.party_member m WHERE m.group_id = pa.id) END
     FROM unnest(v_ids) WITH ORDINALITY AS u(id, o)
     JOIN cad.party pa ON pa.id = u.id
     CROSS JOIN LATERAL sys.party_search_parcels(pa.id, v_whole, v_units) AS hp(j)

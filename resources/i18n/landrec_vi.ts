@@ -232,7 +232,12 @@
         <translation>thửa {ids}</translation>
     </message>
     <message>
+        <source>{name}: {n} member(s)</source>
+        <translation>{name}: {n} thành viên</translation>
+    </message>
+    <message>
         <source>split</source>
+        <extracomment>Which record forms a change set of each kind offers; a certificate goes with any kind (a split, merge or transfer ends with new certificates). Kinds whose record forms sit beside the geometry tools (a parcel&apos;s attributes and a person&apos;s details are both &quot;thay đổi thuộc tính&quot;).</extracomment>
         <translation>tách thửa</translation>
     </message>
     <message>
@@ -250,6 +255,30 @@
     <message>
         <source>attributes</source>
         <translation>thuộc tính</translation>
+    </message>
+    <message>
+        <source>transfer of rights</source>
+        <translation>Chuyển quyền</translation>
+    </message>
+    <message>
+        <source>mortgage registration</source>
+        <translation>Đăng ký thế chấp</translation>
+    </message>
+    <message>
+        <source>mortgage release</source>
+        <translation>Xóa thế chấp</translation>
+    </message>
+    <message>
+        <source>certificate issue</source>
+        <translation>Cấp giấy chứng nhận</translation>
+    </message>
+    <message>
+        <source>correction of a person&apos;s details</source>
+        <translation>Sửa thông tin người sử dụng đất</translation>
+    </message>
+    <message>
+        <source>household or couple members</source>
+        <translation>Thay đổi thành viên hộ gia đình, vợ chồng</translation>
     </message>
     <message>
         <source>parcel {id}: </source>
@@ -362,6 +391,14 @@
     <message>
         <source>Type at least two characters</source>
         <translation>Hãy gõ ít nhất hai ký tự</translation>
+    </message>
+    <message>
+        <source>Correction of {name} drafted</source>
+        <translation>Đã soạn sửa thông tin {name}</translation>
+    </message>
+    <message>
+        <source>Members of {name} drafted</source>
+        <translation>Đã soạn thay đổi thành viên của {name}</translation>
     </message>
     <message>
         <source>contract {n}</source>
@@ -1159,7 +1196,6 @@
     <name>RecordForms</name>
     <message>
         <source>Share «{s}» is not a number (write 1/2, 0,5 or 50%)</source>
-        <extracomment>Which record forms a change set of each kind offers; a certificate goes with any kind (a split, merge or transfer ends with new certificates).</extracomment>
         <translation>Phần quyền «{s}» không phải là số (viết 1/2, 0,5 hoặc 50%)</translation>
     </message>
     <message>
@@ -1273,6 +1309,74 @@
     <message>
         <source>Choose the kind of document of the number</source>
         <translation>Hãy chọn loại giấy tờ của số này</translation>
+    </message>
+    <message>
+        <source>Land use right</source>
+        <translation>Quyền sử dụng đất</translation>
+    </message>
+    <message>
+        <source>Land management right</source>
+        <translation>Quyền quản lý đất</translation>
+    </message>
+    <message>
+        <source>Ownership of assets on the land</source>
+        <translation>Quyền sở hữu tài sản gắn liền với đất</translation>
+    </message>
+    <message>
+        <source>Individual</source>
+        <translation>Cá nhân</translation>
+    </message>
+    <message>
+        <source>Household</source>
+        <translation>Hộ gia đình</translation>
+    </message>
+    <message>
+        <source>Married couple</source>
+        <translation>Vợ chồng</translation>
+    </message>
+    <message>
+        <source>Organisation</source>
+        <translation>Tổ chức</translation>
+    </message>
+    <message>
+        <source>Residential community</source>
+        <translation>Cộng đồng dân cư</translation>
+    </message>
+    <message>
+        <source>head of household</source>
+        <translation>chủ hộ</translation>
+    </message>
+    <message>
+        <source>wife</source>
+        <translation>vợ</translation>
+    </message>
+    <message>
+        <source>husband</source>
+        <translation>chồng</translation>
+    </message>
+    <message>
+        <source>child</source>
+        <translation>con</translation>
+    </message>
+    <message>
+        <source>member</source>
+        <translation>thành viên</translation>
+    </message>
+    <message>
+        <source>A CCCD number has exactly 12 digits ({n} typed)</source>
+        <translation>Số CCCD phải có đúng 12 chữ số (đã gõ {n})</translation>
+    </message>
+    <message>
+        <source>A CMND number has exactly 9 digits ({n} typed)</source>
+        <translation>Số CMND phải có đúng 9 chữ số (đã gõ {n})</translation>
+    </message>
+    <message>
+        <source>A passport number has 6 to 12 capitals and digits</source>
+        <translation>Số hộ chiếu gồm 6–12 chữ cái in hoa và chữ số</translation>
+    </message>
+    <message>
+        <source>A tax code has 10 digits, or 10 digits, a dash and 3</source>
+        <translation>Mã số thuế có 10 chữ số, hoặc 10 chữ số, gạch nối và 3 chữ số</translation>
     </message>
     <message>
         <source>{name} added</source>
@@ -1415,6 +1519,106 @@
         <translation>Hãy nhập số vào sổ và cơ quan cấp</translation>
     </message>
     <message>
+        <source>Find the person to correct</source>
+        <translation>Hãy tìm người cần sửa thông tin</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Thông tin</translation>
+    </message>
+    <message>
+        <source>male</source>
+        <translation>nam</translation>
+    </message>
+    <message>
+        <source>female</source>
+        <translation>nữ</translation>
+    </message>
+    <message>
+        <source>Gender</source>
+        <translation>Giới tính</translation>
+    </message>
+    <message>
+        <source>Save the correction</source>
+        <translation>Lưu sửa thông tin</translation>
+    </message>
+    <message>
+        <source>Members</source>
+        <translation>Thành viên</translation>
+    </message>
+    <message>
+        <source>Member</source>
+        <translation>Thành viên</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>Vai trò</translation>
+    </message>
+    <message>
+        <source>Existing person: ID number or name</source>
+        <translation>Người đã có: số giấy tờ hoặc họ tên</translation>
+    </message>
+    <message>
+        <source>New person: full name</source>
+        <translation>Người mới: họ tên</translation>
+    </message>
+    <message>
+        <source>CCCD (12 digits)</source>
+        <translation>CCCD (12 chữ số)</translation>
+    </message>
+    <message>
+        <source>birth year</source>
+        <translation>năm sinh</translation>
+    </message>
+    <message>
+        <source>Add this new person</source>
+        <translation>Thêm người mới này</translation>
+    </message>
+    <message>
+        <source>Role of the next member</source>
+        <translation>Vai trò của thành viên tiếp theo</translation>
+    </message>
+    <message>
+        <source>Save the members</source>
+        <translation>Lưu danh sách thành viên</translation>
+    </message>
+    <message>
+        <source>{kind} {name}, version {v}</source>
+        <translation>{kind} {name}, phiên bản {v}</translation>
+    </message>
+    <message>
+        <source>Document number well formed ✓</source>
+        <translation>Số giấy tờ hợp lệ ✓</translation>
+    </message>
+    <message>
+        <source>The full name cannot be empty</source>
+        <translation>Họ tên không được để trống</translation>
+    </message>
+    <message>
+        <source>Type the whole new document number</source>
+        <translation>Hãy gõ đầy đủ số giấy tờ mới</translation>
+    </message>
+    <message>
+        <source>Give the document number</source>
+        <translation>Hãy nhập số giấy tờ</translation>
+    </message>
+    <message>
+        <source>Nothing changed: edit a field first</source>
+        <translation>Chưa có gì thay đổi: hãy sửa một thông tin trước</translation>
+    </message>
+    <message>
+        <source>Give the new person&apos;s full name</source>
+        <translation>Hãy nhập họ tên người mới</translation>
+    </message>
+    <message>
+        <source>Find the household or couple first</source>
+        <translation>Hãy tìm hộ gia đình hoặc vợ chồng trước</translation>
+    </message>
+    <message>
+        <source>Add at least one member</source>
+        <translation>Hãy thêm ít nhất một thành viên</translation>
+    </message>
+    <message>
         <source>Transfer</source>
         <translation>Chuyển quyền</translation>
     </message>
@@ -1429,6 +1633,10 @@
     <message>
         <source>Certificate</source>
         <translation>Cấp GCN</translation>
+    </message>
+    <message>
+        <source>Person</source>
+        <translation>Người sử dụng đất</translation>
     </message>
 </context>
 <context>
@@ -1626,6 +1834,54 @@ Người lập: {who}, lúc {when}</translation>
     <message>
         <source>no certificate in force</source>
         <translation>không có giấy nào đang hiệu lực</translation>
+    </message>
+    <message>
+        <source>{kind} {name} (version {v})</source>
+        <translation>{kind} {name} (phiên bản {v})</translation>
+    </message>
+    <message>
+        <source>Members now:</source>
+        <translation>Thành viên hiện tại:</translation>
+    </message>
+    <message>
+        <source>full name</source>
+        <translation>họ tên</translation>
+    </message>
+    <message>
+        <source>gender</source>
+        <translation>giới tính</translation>
+    </message>
+    <message>
+        <source>birth year</source>
+        <translation>năm sinh</translation>
+    </message>
+    <message>
+        <source>document kind</source>
+        <translation>loại giấy tờ</translation>
+    </message>
+    <message>
+        <source>document number</source>
+        <translation>số giấy tờ</translation>
+    </message>
+    <message>
+        <source>address</source>
+        <translation>địa chỉ</translation>
+    </message>
+    <message>
+        <source>male</source>
+        <translation>nam</translation>
+    </message>
+    <message>
+        <source>female</source>
+        <translation>nữ</translation>
+    </message>
+    <message>
+        <source>passport</source>
+        <translation>hộ chiếu</translation>
+    </message>
+    <message>
+        <source>tax code</source>
+        <translation>mã số thuế</translation>
     </message>
 </context>
 <context>
