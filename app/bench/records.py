@@ -9,7 +9,10 @@ person switched with SET SESSION AUTHORIZATION, every cycle inside a savepoint:
 * transfer — open, draft a transfer to a new person and an existing party (0,5 each),
   draft a certificate for the parcel (the old one becomes 'cap_doi'), validate, submit,
   review, approve;
-* mortgage — open, draft a mortgage, validate, submit, review, approve.
+* mortgage — open, draft a mortgage, validate, submit, review, approve;
+* parties — api.search_parties (migration 0029, the editor's person search): a full name
+  and its last words without diacritics and a document number as a whole-province clerk,
+  the name as a commune officer of the biggest and of the smallest commune.
 
 Timed on a direct connection (server time) and through the latency proxy at the given RTT;
 round trips per action = (WAN − direct) / RTT, rounded. A report, not a test: exits 0.
@@ -29,6 +32,7 @@ from psycopg import sql
 
 from app.bench.edit import _create_person
 from app.edit import changeset as cs
+from app.edit.parties import find_parties
 from app.errors import UserFacingError
 from app.net.latency_proxy import ProxyProcess
 
@@ -37,6 +41,7 @@ Progress = Callable[[str], None]
 ACTIONS = {
     "transfer": ("open", "draft rights", "draft cert", "validate", "submit", "review", "approve"),
     "mortgage": ("open", "draft", "validate", "submit", "review", "approve"),
+    "parties": ("name", "last words", "document", "name, big commune", "name, small commune"),
 }
 SERVER_TARGET_MS = 300.0  # as for a split or merge (issue 5)
 ROUND_TRIP_TARGET = 4
@@ -53,7 +58,11 @@ class Case:
         return statistics.median(values) if values else None
 
     def server_ms(self) -> float | None:
-        """Everything but open / review: the drafts (each validates), submit, approve."""
+        """Everything but open / review: the drafts (each validates), submit, approve. For
+        the searches: the slowest one."""
+        if self.name == "parties":
+            worst = [self.median("local", a) for a in ACTIONS[self.name]]
+            return None if None in worst else max(worst)  # type: ignore[type-var]
         parts = [self.median("local", a) for a in ACTIONS[self.name]
                  if a not in ("open", "review")]  # fmt: skip
         return None if None in parts else sum(parts)  # type: ignore[arg-type]
@@ -99,6 +108,45 @@ def _pick(owner: psycopg.Connection, n: int) -> list[tuple[int, int, int]]:
     if len(out) < n:
         raise UserFacingError("could not find enough parcels with holders and a certificate")
     return out
+
+
+def _area_viewer(owner: psycopg.Connection, commune: int) -> str:
+    """A commune officer (cadastral viewer of one commune), inside the rolled-back work."""
+    role = f"bench_{secrets.token_hex(5)}"
+    owner.execute(
+        sql.SQL("CREATE ROLE {} NOLOGIN IN ROLE lr_person, lr_cadastral_viewer").format(
+            sql.Identifier(role)
+        )
+    )
+    owner.execute(
+        "INSERT INTO sys.account (role_name, person_id_number, full_name, unit, whole_province,"
+        " must_change_password, password_changed_at) VALUES (%s, %s, %s, %s, false, false, now())",
+        (role, f"{secrets.randbelow(10**12):012d}", "Tài khoản đo hiệu năng", "LandRec"),
+    )
+    owner.execute("INSERT INTO sys.account_right VALUES (%s, 'cadastral', 'viewer')", (role,))
+    owner.execute("INSERT INTO sys.account_area VALUES (%s, %s)", (role, commune))
+    return role
+
+
+def _search_cycle(conn: psycopg.Connection, clerk: str, officers: tuple[str, str],
+                  work: tuple[int, int, int], times: dict[str, list[float]]) -> None:  # fmt: skip
+    """The person search of the editor's forms, one call per action (one round trip)."""
+    name, number = conn.execute(
+        "SELECT ref.fold_vi(full_name), id_number FROM cad.party WHERE id = %s", (work[2],)
+    ).fetchone()
+    words = " ".join(name.split()[-2:])
+    calls = [(clerk, "name", name), (clerk, "last words", words),
+             (clerk, "document", number or "079000000000"),
+             (officers[0], "name, big commune", name),
+             (officers[1], "name, small commune", name)]  # fmt: skip
+    for role, action, text in calls:
+        conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(role)))
+        try:
+            t0 = time.perf_counter()
+            find_parties(conn, text, 20)
+            times.setdefault(action, []).append((time.perf_counter() - t0) * 1000)
+        finally:
+            conn.execute("RESET SESSION AUTHORIZATION")
 
 
 def _cycle(conn: psycopg.Connection, clerk: str, approver: str, case: str,
@@ -159,7 +207,7 @@ def run_records_bench(
         local = psycopg.connect(dsn, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
-    cases = [Case("transfer"), Case("mortgage")]
+    cases = [Case("transfer"), Case("mortgage"), Case("parties")]
     with local, proxy:
         wan = psycopg.connect(proxy.wrap_dsn(dsn), connect_timeout=10)
         with wan:
@@ -183,12 +231,22 @@ def run_records_bench(
                 try:
                     clerk = _create_person(conn, "editor")
                     approver = _create_person(conn, "approver")
+                    big, small = conn.execute(
+                        "SELECT (array_agg(commune_id ORDER BY n DESC))[1], "
+                        "(array_agg(commune_id ORDER BY n))[1] FROM "
+                        "(SELECT commune_id, count(*) AS n FROM cad.parcel GROUP BY 1) c"
+                    ).fetchone()
+                    officers = (_area_viewer(conn, big), _area_viewer(conn, small))
                     for case in cases:
                         times = case.local_ms if which == "local" else case.wan_ms
-                        _cycle(conn, clerk, approver, case.name, work[0], {})  # warm-up
-                        for i in range(runs):
-                            progress(f"{case.name} {which} run {i + 1}/{runs}")
-                            _cycle(conn, clerk, approver, case.name, work[i + 1], times)
+                        for i in range(runs + 1):  # the first is a warm-up
+                            progress(f"{case.name} {which} run {i}/{runs}")
+                            if case.name == "parties":
+                                _search_cycle(conn, clerk, officers, work[i],
+                                              times if i else {})  # fmt: skip
+                            else:
+                                _cycle(conn, clerk, approver, case.name, work[i],
+                                       times if i else {})  # fmt: skip
                 finally:
                     conn.rollback()
     return total, cases
@@ -198,17 +256,19 @@ def format_table(total: int, cases: list[Case], runs: int, rtt_ms: float) -> str
     lines = [
         f"landrec bench records — {total:,} current parcels, median of {runs} runs, "
         f"WAN = latency proxy at {rtt_ms:.0f} ms RTT; store rolled back",
-        f"{'case':<10}{'action':<14}{'direct ms':>11}{'WAN ms':>10}{'round trips':>13}",
+        f"{'case':<10}{'action':<22}{'direct ms':>11}{'WAN ms':>10}{'round trips':>13}",
     ]
     for case in cases:
         for action in ACTIONS[case.name]:
             lo, wa = case.median("local", action), case.median("wan", action)
             rts = round((wa - lo) / rtt_ms) if lo is not None and wa is not None else None
             ok = "" if rts is None else ("ok" if rts <= ROUND_TRIP_TARGET else "SLOW")
-            lines.append(f"{case.name:<10}{action:<14}{lo or 0:>11.1f}{wa or 0:>10.1f}"
+            lines.append(f"{case.name:<10}{action:<22}{lo or 0:>11.1f}{wa or 0:>10.1f}"
                          f"{'' if rts is None else rts:>13} {ok}")  # fmt: skip
         server = case.server_ms()
         verdict = "ok" if server is not None and server <= SERVER_TARGET_MS else "SLOW"
-        lines.append(f"{case.name:<10}{'server':<14}{server or 0:>11.1f}"
-                     f"   ≤ 300 ms {verdict} (drafts + validate + submit + approve)")  # fmt: skip
+        what = ("slowest search" if case.name == "parties"
+                else "drafts + validate + submit + approve")  # fmt: skip
+        lines.append(f"{case.name:<10}{'server':<22}{server or 0:>11.1f}"
+                     f"   ≤ 300 ms {verdict} ({what})")  # fmt: skip
     return "\n".join(lines)
