@@ -252,3 +252,30 @@ def test_officer_of_another_commune_cannot_find_the_person(db, people):
     with psycopg.connect(people.officer, autocommit=True) as conn:
         (hit,) = find_parties(conn, cccd)
         assert hit.party_id == people.person and "*" in hit.id_number_masked
+
+
+def test_record_ops_and_kinds_have_english_and_vietnamese_labels(qapp):
+    from app.edit.changeset import OPS, PARTY_KINDS, RIGHT_KINDS
+    from app.ui.i18n import install_language
+    from app.ui.record_forms import op_name, party_kind_name, right_kind_name, role_name
+
+    record_ops = ("rights", "mortgage", "mortgage_release", "certificate", "party",
+                  "party_members")  # fmt: skip
+    try:
+        install_language(qapp, "en")
+        assert [op_name(op) for op in record_ops] == [
+            "transfer of rights", "mortgage registration", "mortgage release",
+            "certificate issue", "correction of a person's details",
+            "household or couple members",
+        ]  # fmt: skip
+        assert right_kind_name("su_dung") == "Land use right"
+        assert party_kind_name("ho_gia_dinh") == "Household"
+        assert role_name("chủ hộ") == "head of household"
+        install_language(qapp, "vi")
+        # Vietnamese: the store's own names (changeset.OPS and the kind dicts stay Qt-free).
+        assert [op_name(op) for op in record_ops] == [OPS[op] for op in record_ops]
+        assert [right_kind_name(k) for k in RIGHT_KINDS] == list(RIGHT_KINDS.values())
+        assert [party_kind_name(k) for k in PARTY_KINDS] == list(PARTY_KINDS.values())
+        assert role_name("chủ hộ") == "chủ hộ"
+    finally:
+        install_language(qapp, "vi")

@@ -133,17 +133,20 @@ BEGIN
         v_small := NOT v_whole AND (SELECT count(*) FROM (
             SELECT 1 FROM cad.parcel p WHERE p.commune_id = ANY (v_units) LIMIT 20000) s) < 20000;
         IF v_small THEN
-            WITH ap AS MATERIALIZED (
+            -- The area's persons as an array, then each read by key and its name tested
+            -- (a join the planner would answer from the trigram index, reading the
+            -- province's namesakes: 47 ms for "nguyen thi hong" in 672 parcels).
+            SELECT coalesce(array_agg(DISTINCT x.party_id), '{}') INTO v_more FROM (
                 SELECT r.party_id FROM cad.land_right r JOIN cad.parcel p ON p.id = r.parcel_id
                 WHERE p.commune_id = ANY (v_units)
-                UNION
+                UNION ALL
                 SELECT m.member_id FROM cad.party_member m
                 JOIN cad.land_right r ON r.party_id = m.group_id JOIN cad.parcel p ON p.id = r.parcel_id
-                WHERE p.commune_id = ANY (v_units))
+                WHERE p.commune_id = ANY (v_units)) x;
             SELECT coalesce(array_agg(x.id ORDER BY x.starts DESC, x.name_folded, x.id), '{}') INTO v_ids
             FROM (SELECT pa.id, pa.name_folded, pa.name_folded LIKE v_prefix AS starts
-                  FROM ap JOIN cad.party pa ON pa.id = ap.party_id
-                  WHERE pa.name_folded LIKE v_words
+                  FROM unnest(v_more) AS a(id) JOIN cad.party pa ON pa.id = a.id
+                  WHERE (pa.name_folded || '') LIKE v_words
                     AND (pa.name_folded LIKE v_prefix OR length(v_folded) >= 3)
                   ORDER BY 3 DESC, 2, 1 LIMIT v_limit) x;
         ELSE
@@ -154,7 +157,7 @@ BEGIN
             SELECT coalesce(array_agg(x.id), '{}') INTO v_ids FROM (
                 SELECT pa.id FROM cad.party pa
                 WHERE pa.name_folded ~>=~ v_folded AND pa.name_folded ~<~ (v_folded || '{')
-                  AND pa.name_folded LIKE v_prefix
+                  AND (pa.name_folded || '') LIKE v_prefix  -- not the trigram index: in order
                   AND (v_whole OR sys.party_in_units(pa.id, v_units))
                 ORDER BY pa.name_folded USING ~<~
                 LIMIT v_limit) x;
