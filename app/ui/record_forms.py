@@ -751,6 +751,10 @@ class PartyForm(QWidget):
         self.scroll.setObjectName("partyFormScroll")
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Width follows the dock (no sideways scrolling); tall enough to read the details
+        # or the members at once, the dock's own scroll bar doing the rest.
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setMinimumHeight(420)
         inner = QWidget()
         self.scroll.setWidget(inner)
         outer.addWidget(self.scroll)
@@ -821,10 +825,11 @@ class PartyForm(QWidget):
         )
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
-        self.table.setMinimumHeight(90)
+        self.table.setMinimumHeight(110)
+        self.table.setMinimumWidth(0)
         mv.addWidget(self.table)
         grid = QGridLayout()
         self.member_search = _line(
@@ -858,7 +863,7 @@ class PartyForm(QWidget):
         self.role.setObjectName("memberRole")
         for r in MEMBER_ROLES:
             self.role.addItem(role_name(r), r)
-        grid.addWidget(QLabel(translate("RecordForms", "Role of the next member")), 5, 0)
+        grid.addWidget(QLabel(translate("RecordForms", "Role")), 5, 0)
         grid.addWidget(self.role, 5, 1)
         grid.setColumnStretch(0, 1)
         mv.addLayout(grid)

@@ -1575,10 +1575,6 @@
         <translation>Thêm người mới này</translation>
     </message>
     <message>
-        <source>Role of the next member</source>
-        <translation>Vai trò của thành viên tiếp theo</translation>
-    </message>
-    <message>
         <source>Save the members</source>
         <translation>Lưu danh sách thành viên</translation>
     </message>
