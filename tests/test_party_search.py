@@ -222,3 +222,42 @@ def test_household_gains_a_member_at_approval(db, groups, person_factory):
     # The new member is found by the search of the household's commune.
     officer = person_factory(db, {"cadastral": ["viewer"]}, [commune])
     assert "Lê Thị Mới" in [h.full_name for h in hits(officer.dsn, "le thi moi")]
+
+
+def test_name_and_members_of_one_household_in_one_set_make_one_version(db, groups, person_factory):
+    gid, version, commune = owner(
+        db,
+        """
+        SELECT g.id, g.version, min(p.commune_id) FROM cad.party g
+        JOIN cad.land_right r ON r.party_id = g.id JOIN cad.parcel p ON p.id = r.parcel_id
+        WHERE g.kind = 'ho_gia_dinh' AND r.valid_to IS NULL AND g.id <> %s
+          AND (SELECT count(*) FROM cad.party_member m WHERE m.group_id = g.id) >= 2
+        GROUP BY g.id HAVING count(DISTINCT p.commune_id) = 1 ORDER BY g.id LIMIT 1
+        """,
+        (groups.household[0],),
+    )[0]
+    members = owner(db, "SELECT member_id, role FROM cad.party_member WHERE group_id = %s", (gid,))
+    clerk = person_factory(db, {"cadastral": ["editor"]}, [commune])
+    approver = person_factory(db, {"cadastral": ["approver"]}, [commune])
+    kept = [cs.Member(r, party_id=m) for m, r in members[:-1]]  # the last member leaves
+    with psycopg.connect(clerk.dsn, autocommit=True) as conn:
+        cs_id = cs.open_change_set(conn, "thay_doi_thuoc_tinh", "Tách khẩu")
+        upd = cs.PartyUpdate(full_name="Hộ Bà Đặng Thị Thu")
+        assert list(cs.draft_party_update(conn, cs_id, gid, version, upd)) == []
+        assert list(cs.draft_party_members(conn, cs_id, gid, version, kept)) == []
+        cs.submit(conn, cs_id)
+    with psycopg.connect(approver.dsn, autocommit=True) as conn:
+        cs.approve(conn, cs_id, "Đúng")
+    assert owner(db, "SELECT full_name, version FROM cad.party WHERE id = %s", (gid,)) == [
+        ("Hộ Bà Đặng Thị Thu", version + 1)
+    ]
+    assert sorted(
+        owner(db, "SELECT member_id FROM cad.party_member WHERE group_id = %s", (gid,))
+    ) == [(m,) for m, _r in sorted(members[:-1])]
+    gone = owner(
+        db,
+        "SELECT actor, change_set FROM audit.log WHERE table_name = 'cad.party_member' "
+        "AND action = 'DELETE' AND old_row ->> 'group_id' = %s",
+        (str(gid),),
+    )
+    assert gone == [(approver.role, cs_id)]
