@@ -195,6 +195,13 @@ def test_household_gains_a_member_at_approval(db, groups, person_factory):
         problems = cs.draft_party_members(conn, cs_id, gid, version, members)
         assert list(problems) == [] and problems.item_id
         cs.submit(conn, cs_id)
+    # A commune officer reading the set sees the new member's document masked.
+    officer = person_factory(db, {"cadastral": ["viewer"]}, [commune])
+    masked = cccd[:4] + "******" + cccd[-2:]
+    with psycopg.connect(officer.dsn, autocommit=True) as conn:
+        (it,) = cs.load(conn, cs_id).items
+        assert it.attributes["members"][-1]["party"]["id_number"] == masked
+        assert cs.review(conn, cs_id)["items"][0]["record"]["after"][-1]["id_number"] == masked
     with psycopg.connect(approver.dsn, autocommit=True) as conn:
         rev = cs.review(conn, cs_id)
         (item,) = rev["items"]
@@ -220,7 +227,6 @@ def test_household_gains_a_member_at_approval(db, groups, person_factory):
     )
     assert audit == [(approver.role, cs_id)]
     # The new member is found by the search of the household's commune.
-    officer = person_factory(db, {"cadastral": ["viewer"]}, [commune])
     assert "Lê Thị Mới" in [h.full_name for h in hits(officer.dsn, "le thi moi")]
 
 

@@ -549,19 +549,38 @@ BEGIN
 END
 $fn$;
 
--- The item's attributes for readers: new members' document numbers masked for viewers.
-ALTER FUNCTION sys.cs_item_attrs_for_reader(text, jsonb) RENAME TO cs_item_attrs_for_reader_0027;
-CREATE FUNCTION sys.cs_item_attrs_for_reader(p_op text, p_attrs jsonb) RETURNS jsonb
+-- The item's attributes for readers: 0027's function (transfers' holders and party
+-- corrections masked for viewers) plus the new members' document numbers. Replaced in
+-- place, not renamed and wrapped: sys.cs_json is a SQL-standard body, bound to this
+-- function's OID, so a renamed old one would keep being called.
+CREATE OR REPLACE FUNCTION sys.cs_item_attrs_for_reader(p_op text, p_attrs jsonb) RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN CASE
-    WHEN p_op <> 'party_members' THEN sys.cs_item_attrs_for_reader_0027(p_op, p_attrs)
-    WHEN sys.may_read_personal_id() OR NOT p_attrs ? 'members' THEN p_attrs
-    ELSE jsonb_set(p_attrs, '{members}', (
-        SELECT coalesce(jsonb_agg(CASE WHEN m -> 'party' ? 'id_number'
-                                       THEN jsonb_set(m, '{party,id_number}',
-                                                      to_jsonb(sys.mask_id_number(m -> 'party' ->> 'id_number')))
-                                       ELSE m END ORDER BY o), '[]')
-        FROM jsonb_array_elements(p_attrs -> 'members') WITH ORDINALITY AS x(m, o)))
+    WHEN p_op NOT IN ('rights', 'party', 'party_members') OR sys.may_read_personal_id() THEN p_attrs
+    WHEN p_op = 'party' THEN p_attrs
+        || CASE WHEN p_attrs -> 'changes' ? 'id_number' THEN jsonb_build_object('changes',
+               jsonb_set(p_attrs -> 'changes', '{id_number}',
+                         to_jsonb(sys.mask_id_number(p_attrs -> 'changes' ->> 'id_number'))))
+                ELSE '{}' END
+        || CASE WHEN p_attrs -> 'before' ? 'id_number'
+                     AND p_attrs -> 'before' -> 'id_number' <> 'null' THEN jsonb_build_object('before',
+               jsonb_set(p_attrs -> 'before', '{id_number}',
+                         to_jsonb(sys.mask_id_number(p_attrs -> 'before' ->> 'id_number'))))
+                ELSE '{}' END
+    WHEN p_op = 'party_members' THEN CASE WHEN NOT p_attrs ? 'members' THEN p_attrs
+        ELSE jsonb_set(p_attrs, '{members}', (
+            SELECT coalesce(jsonb_agg(CASE WHEN m -> 'party' ? 'id_number'
+                                           THEN jsonb_set(m, '{party,id_number}',
+                                                          to_jsonb(sys.mask_id_number(m -> 'party' ->> 'id_number')))
+                                           ELSE m END ORDER BY o), '[]')
+            FROM jsonb_array_elements(p_attrs -> 'members') WITH ORDINALITY AS x(m, o))) END
+    WHEN NOT p_attrs ? 'holders' THEN p_attrs
+    ELSE jsonb_set(p_attrs, '{holders}', (
+        SELECT coalesce(jsonb_agg(CASE WHEN h -> 'party' ? 'id_number'
+                                       THEN jsonb_set(h, '{party,id_number}',
+                                                      to_jsonb(sys.mask_id_number(h -> 'party' ->> 'id_number')))
+                                       ELSE h END ORDER BY o), '[]')
+        FROM jsonb_array_elements(p_attrs -> 'holders') WITH ORDINALITY AS x(h, o)))
     END;
 
 ------------------------------------------------------------------------------------------
