@@ -11,13 +11,13 @@ the official records taken by the owner before and after, which must be equal.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import psycopg.conninfo
 import pytest
 import shapely
+from conftest import database_copy
 from shapely.affinity import scale, translate
 from shapely.geometry import LineString, Polygon
 from shapely.ops import split
@@ -33,16 +33,8 @@ VIEWER = {"cadastral": ["viewer"]}
 @pytest.fixture(scope="module")
 def db(demo_db: str) -> Iterator[str]:
     """A private copy of the demo database for this module."""
-    src = psycopg.conninfo.conninfo_to_dict(demo_db)["dbname"]
-    name = f"cs_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(demo_db, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{src}"')
-    dsn = psycopg.conninfo.make_conninfo(demo_db, dbname=name)
-    try:
+    with database_copy(demo_db, "cs") as dsn:
         yield dsn
-    finally:
-        with psycopg.connect(demo_db, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

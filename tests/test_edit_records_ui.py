@@ -17,6 +17,7 @@ import psycopg
 import psycopg.conninfo
 import psycopg.sql
 import pytest
+from conftest import database_copy
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -28,16 +29,8 @@ pytestmark = pytest.mark.store
 # --- a private copy of the demo database and its people (module-wide: one window) ---------
 @pytest.fixture(scope="module")
 def db(demo_db: str) -> Iterator[str]:
-    src = psycopg.conninfo.conninfo_to_dict(demo_db)["dbname"]
-    name = f"rui_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(demo_db, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{src}"')
-    dsn = psycopg.conninfo.make_conninfo(demo_db, dbname=name)
-    try:
+    with database_copy(demo_db, "rui") as dsn:
         yield dsn
-    finally:
-        with psycopg.connect(demo_db, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def owner(dsn: str, sql: str, params: tuple = ()) -> list[tuple]:

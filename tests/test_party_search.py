@@ -7,13 +7,13 @@ with audit and one new version."""
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import psycopg
 import psycopg.conninfo
 import pytest
+from conftest import database_copy
 
 from app.edit import changeset as cs
 from app.edit.parties import find_parties
@@ -23,16 +23,8 @@ pytestmark = pytest.mark.store
 
 @pytest.fixture(scope="module")
 def db(demo_db: str) -> Iterator[str]:
-    src = psycopg.conninfo.conninfo_to_dict(demo_db)["dbname"]
-    name = f"psearch_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(demo_db, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{src}"')
-    dsn = psycopg.conninfo.make_conninfo(demo_db, dbname=name)
-    try:
+    with database_copy(demo_db, "psearch") as dsn:
         yield dsn
-    finally:
-        with psycopg.connect(demo_db, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def owner(dsn: str, sql: str, params: tuple = ()) -> list[tuple]:

@@ -17,6 +17,7 @@ import psycopg
 import psycopg.conninfo
 import pytest
 import shapely
+from conftest import database_copy
 from shapely.geometry import LineString, Polygon
 from shapely.ops import split
 
@@ -32,16 +33,8 @@ VIEWER = {"cadastral": ["viewer"]}
 @pytest.fixture(scope="module")
 def db(demo_db: str) -> Iterator[str]:
     """A private copy of the demo database for this module."""
-    src = psycopg.conninfo.conninfo_to_dict(demo_db)["dbname"]
-    name = f"rmc_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(demo_db, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{src}"')
-    dsn = psycopg.conninfo.make_conninfo(demo_db, dbname=name)
-    try:
+    with database_copy(demo_db, "rmc") as dsn:
         yield dsn
-    finally:
-        with psycopg.connect(demo_db, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,7 @@ from collections.abc import Iterator
 import psycopg
 import psycopg.conninfo
 import pytest
+from conftest import database_copy
 
 from app.edit import changeset as cs
 from app.edit.changeset import PartyUpdate
@@ -68,16 +69,8 @@ SCHEMAS = ("cad", "ref", "price", "plan", "inv", "doc", "hist", "audit", "sys")
 @pytest.fixture(scope="module")
 def db(demo_db: str) -> Iterator[str]:
     """A private copy of the demo database: approvals here change parties and parcels."""
-    src = psycopg.conninfo.conninfo_to_dict(demo_db)["dbname"]
-    name = f"wapi_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(demo_db, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{src}"')
-    dsn = psycopg.conninfo.make_conninfo(demo_db, dbname=name)
-    try:
+    with database_copy(demo_db, "wapi") as dsn:
         yield dsn
-    finally:
-        with psycopg.connect(demo_db, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def one(dsn: str, sql: str, params: tuple = ()):
