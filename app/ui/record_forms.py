@@ -239,6 +239,24 @@ def _top_form(widget: QWidget) -> QFormLayout:
     return form
 
 
+def _people_table(
+    name: str, headers: list[str], *, stretch_document: bool, min_height: int
+) -> QTableWidget:
+    """A three-column table of people (name, document, share or role): the name takes the
+    width, the last column fits its contents."""
+    table = QTableWidget(0, 3)
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(headers)
+    header = table.horizontalHeader()
+    fit = QHeaderView.ResizeMode.ResizeToContents
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch if stretch_document else fit)
+    header.setSectionResizeMode(2, fit)
+    table.verticalHeader().setVisible(False)
+    table.setMinimumHeight(min_height)
+    return table
+
+
 def _button(name: str, text: str, slot: Callable[[], Any]) -> QPushButton:
     b = QPushButton(text)
     b.setObjectName(name)
@@ -330,21 +348,16 @@ class TransferForm(QWidget):
         )
         v.addWidget(new)
 
-        self.table = QTableWidget(0, 3)
-        self.table.setObjectName("transferHolders")
-        self.table.setHorizontalHeaderLabels(
+        self.table = _people_table(
+            "transferHolders",
             [
                 translate("RecordForms", "New holder"),
                 translate("RecordForms", "Document"),
                 translate("RecordForms", "Share"),
-            ]
+            ],
+            stretch_document=False,
+            min_height=90,
         )
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setMinimumHeight(90)
         self.table.itemChanged.connect(self._share_edited)
         v.addWidget(self.table)
         row = QHBoxLayout()
@@ -814,21 +827,16 @@ class PartyForm(QWidget):
         self.members_box = QGroupBox(translate("RecordForms", "Members"))
         self.members_box.setObjectName("partyMembersBox")
         mv = QVBoxLayout(self.members_box)
-        self.table = QTableWidget(0, 3)
-        self.table.setObjectName("partyMembers")
-        self.table.setHorizontalHeaderLabels(
+        self.table = _people_table(
+            "partyMembers",
             [
                 translate("RecordForms", "Member"),
                 translate("RecordForms", "Document"),
                 translate("RecordForms", "Role"),
-            ]
+            ],
+            stretch_document=True,
+            min_height=110,
         )
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setMinimumHeight(110)
         self.table.setMinimumWidth(0)
         mv.addWidget(self.table)
         grid = QGridLayout()
