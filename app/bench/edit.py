@@ -31,9 +31,9 @@ from psycopg import sql
 from shapely.geometry import LineString
 from shapely.ops import split
 
+from app.bench.rls import owner_and_proxy
 from app.edit import changeset as cs
 from app.errors import UserFacingError
-from app.net.latency_proxy import ProxyProcess
 
 Progress = Callable[[str], None]
 
@@ -183,14 +183,7 @@ def run_edit_bench(
 ) -> EditBenchReport:
     """Measure (see the module doc). ``dsn`` is the store owner's (a superuser)."""
     runs = max(1, runs)
-    try:
-        proxy = ProxyProcess.for_dsn(dsn, rtt_ms=rtt_ms, mbit=100.0)
-    except ValueError as exc:
-        raise UserFacingError(f"{exc} (give a host:port DSN)") from None
-    try:
-        local = psycopg.connect(dsn, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
+    local, proxy = owner_and_proxy(dsn, rtt_ms, 100.0, autocommit=False)  # rolled back
     cases = [Case("split"), Case("merge")]
     with local, proxy:
         wan = psycopg.connect(proxy.wrap_dsn(dsn), connect_timeout=10)

@@ -81,12 +81,13 @@ def _one(conn: psycopg.Connection, query: str, params=None):
 
 
 def owner_and_proxy(
-    dsn: str, rtt_ms: float, mbit: float | None
+    dsn: str, rtt_ms: float, mbit: float | None, *, autocommit: bool = True
 ) -> tuple[psycopg.Connection, ProxyProcess]:
-    """The WAN benchmarks' start: an autocommit owner connection and a latency proxy (not
-    started) in front of the same server; clear messages for a dead store or a socket DSN."""
+    """The WAN benchmarks' start: an owner connection (autocommit unless the benchmark rolls
+    its work back) and a latency proxy (not started) in front of the same server; clear
+    messages for a dead store or a socket DSN."""
     try:
-        owner = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+        owner = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise UserFacingError(f"cannot connect to the database: {exc}".strip()) from exc
     try:
