@@ -92,7 +92,7 @@ def world(db: str) -> Iterator[SimpleNamespace]:
                                      WHERE o.certificate_id = c.id AND o.parcel_id <> p.id)) = 1
               AND NOT EXISTS (SELECT 1 FROM cad.restriction x WHERE x.parcel_id = p.id
                               AND x.valid_to IS NULL)
-            ORDER BY p.id LIMIT 4
+            ORDER BY p.id LIMIT 5
             """,
             (commune,),
         )
@@ -445,3 +445,35 @@ def test_certificate_serial_checked_as_typed_then_issued(qtbot, db, world, windo
         pp.certs.item(r, 0).text(): pp.certs.item(r, 4).text() for r in range(pp.certs.rowCount())
     }
     assert certs[serial] == "Hiệu lực" and certs[old_serial] == "Cấp đổi"
+
+
+def test_a_parcel_changed_after_the_clerk_looked_is_not_drafted_over(qtbot, db, world, window):
+    """The form drafts against the version the clerk saw (the details it shows), so a change
+    approved meanwhile is reported, not taken as the new base silently."""
+    pid = world.parcels[4]
+    panel = open_set(qtbot, window, "the_chap", "Thế chấp sau khi thửa vừa đổi")
+    select_parcel(qtbot, db, window, panel, pid)
+    seen = panel.record_details["parcel"]["version"]
+    with psycopg.connect(db) as conn:  # another change set, approved meanwhile
+        conn.execute("UPDATE cad.parcel SET version = version + 1 WHERE id = %s", (pid,))
+    m = panel.record_forms.mortgage
+    m.lender.setText("Ngân hàng Công Thương")
+    type_into(m.contract, "HDTC-2026/99")
+    type_into(m.registered, "03/03/2026")
+    save = m.findChild(type(panel.open_button), "saveMortgage")
+    result = run_panel(qtbot, panel, lambda: click(save))
+    assert result == "error"
+    assert f"phiên bản {seen} → {seen + 1}" in panel.last_message
+    cs_id = panel.session.change_set_id
+    assert owner(db, "SELECT count(*) FROM cad.change_item WHERE mutation_id = %s", (cs_id,)) == [
+        (0,)
+    ]
+    # The form now shows the parcel as it is; saving again is against that version.
+    qtbot.waitUntil(
+        lambda: (panel.record_details or {}).get("parcel", {}).get("version") == seen + 1,
+        timeout=20_000,
+    )
+    assert run_panel(qtbot, panel, lambda: click(save)) == "ok", panel.last_message
+    assert owner(db, "SELECT count(*) FROM cad.change_item WHERE mutation_id = %s", (cs_id,)) == [
+        (1,)
+    ]

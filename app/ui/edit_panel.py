@@ -1036,15 +1036,22 @@ class EditPanel(QWidget):
         return int(sel[0])
 
     def _draft_record(self, pids: list[int], call: Callable[..., Any], text: str) -> None:
-        """``call(conn, cs_id, {pid: version})`` drafts the item; the parcels' versions
-        are read first (the store compares them at submit and approval)."""
+        """``call(conn, cs_id, {pid: version})`` drafts the item against the versions the
+        clerk saw: the selected parcel's details the form shows (read on selection). The
+        store refuses the draft if the parcel changed since, and compares again at submit
+        and approval. Only a parcel whose details were not read (several selected for a
+        certificate) is read here, in the draft's round trip."""
         if not self._need_change_set():
             return
         cs_id = self.session.change_set_id
+        shown = self.record_details["parcel"] if self.record_details else None
+        seen = {p: int(shown["version"]) for p in pids if shown and shown["id"] == p}
 
         def work(conn: psycopg.Connection) -> Any:
-            self.session.parcels.update(fetch_parcels(conn, ids=pids))
-            versions = {p: self.session._parcel(p).version for p in pids}
+            unread = [p for p in pids if p not in seen]
+            if unread:
+                self.session.parcels.update(fetch_parcels(conn, ids=unread))
+            versions = seen | {p: self.session._parcel(p).version for p in unread}
             self.session._took(call(conn, cs_id, versions))
             return self.session.change_set
 
@@ -1055,7 +1062,14 @@ class EditPanel(QWidget):
                 if form is not None and hasattr(form, "clear"):
                     form.clear()
 
-        self._run(work, done, self._draft_failed)
+        def failed(exc: BaseException) -> None:
+            self._draft_failed(exc)  # says who changed what, and the versions
+            if shown is not None and isinstance(exc, csapi.ConflictError):
+                # Show the parcel as it is now; the next save is against what was shown.
+                self.record_details = None
+                self.fetch_record_details(int(shown["id"]))
+
+        self._run(work, done, failed)
 
     def draft_transfer(self, holders: list[csapi.Holder], right_kind: str) -> None:
         pid = self._one_selected()
