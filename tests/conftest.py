@@ -94,6 +94,18 @@ def scratch_database(owner_dsn: str, prefix: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def busiest_communes(dsn: str, n: int = 2) -> list[int]:
+    """The n communes holding the most parcels (ties by id): the tests' communes A, B."""
+    with psycopg.connect(dsn) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT commune_id FROM cad.parcel GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT %s",
+                (n,),
+            )
+        ]
+
+
 @contextlib.contextmanager
 def database_copy(source_dsn: str, prefix: str) -> Iterator[str]:
     """A private copy of ``source_dsn``'s database (CREATE DATABASE … TEMPLATE, a file copy:

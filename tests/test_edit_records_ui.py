@@ -17,7 +17,7 @@ import psycopg
 import psycopg.conninfo
 import psycopg.sql
 import pytest
-from conftest import database_copy
+from conftest import busiest_communes, database_copy
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -71,9 +71,7 @@ def make_person(dsn: str, rights: dict[str, list[str]], commune: int, name: str)
 
 @pytest.fixture(scope="module")
 def world(db: str) -> Iterator[SimpleNamespace]:
-    commune = owner(
-        db, "SELECT commune_id FROM cad.parcel GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
-    )[0][0]
+    (commune,) = busiest_communes(db, 1)
     # Parcels with one holder, one certificate of their own, no restriction or mortgage.
     pids = [
         r[0]

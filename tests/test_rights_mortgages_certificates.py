@@ -17,7 +17,7 @@ import psycopg
 import psycopg.conninfo
 import pytest
 import shapely
-from conftest import database_copy
+from conftest import busiest_communes, database_copy
 from shapely.geometry import LineString, Polygon
 from shapely.ops import split
 
@@ -39,11 +39,8 @@ def db(demo_db: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def communes(db: str) -> tuple[int, int]:
-    with psycopg.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT commune_id FROM cad.parcel GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2"
-        ).fetchall()
-    return rows[0][0], rows[1][0]
+    a, b = busiest_communes(db)
+    return a, b
 
 
 class Parcels:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import psycopg
 import psycopg.sql
 import pytest
+from conftest import busiest_communes
 
 DATA_SCHEMAS = ("cad", "price", "plan", "inv", "doc")
 SUBSYSTEMS = ("cadastral", "land_price", "planning", "inventory", "dossier", "workflow", "admin")
@@ -38,11 +39,8 @@ def sqlstate_of(dsn: str, sql: str) -> str | None:
 @pytest.fixture(scope="module")
 def communes(demo_db: str) -> tuple[int, int]:
     """Communes A and B: the two communes in force holding the most parcels."""
-    found = rows(
-        demo_db,
-        "SELECT commune_id FROM cad.parcel GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2",
-    )
-    return found[0][0], found[1][0]
+    a, b = busiest_communes(demo_db)
+    return a, b
 
 
 def units_of(dsn: str, commune: int) -> list[int]:

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 import psycopg
 import psycopg.conninfo
 import pytest
-from conftest import database_copy
+from conftest import busiest_communes, database_copy
 
 from app.edit import changeset as cs
 from app.edit.changeset import PartyUpdate
@@ -87,12 +87,8 @@ def refused(dsn: str, sql: str, params: tuple = ()) -> psycopg.Error:
 
 @pytest.fixture(scope="module")
 def communes(db: str) -> tuple[int, int]:
-    rows = (
-        psycopg.connect(db)
-        .execute("SELECT commune_id FROM cad.parcel GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2")
-        .fetchall()
-    )
-    return rows[0][0], rows[1][0]
+    a, b = busiest_communes(db)
+    return a, b
 
 
 @pytest.fixture(scope="module")
