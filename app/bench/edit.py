@@ -23,6 +23,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 import psycopg.conninfo
@@ -165,17 +166,26 @@ def _cycle(conn: psycopg.Connection, clerk: str, approver: str, case: str, work,
             problems = timed("draft", lambda: cs.draft_merge(conn, cs_id, ids, versions, merged))
         if problems.item_id is None:
             raise UserFacingError(f"{case}: the draft was refused: {problems[0].message}")
-        timed("validate", lambda: cs.validate(conn, cs_id))
-        timed("submit", lambda: cs.submit(conn, cs_id))
-        conn.execute("RESET SESSION AUTHORIZATION")
-        conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(approver)))
-        timed("review", lambda: cs.review(conn, cs_id))
-        created = timed("approve", lambda: cs.approve(conn, cs_id, "Đồng ý"))
+        created = submit_and_approve(conn, cs_id, approver, timed)
         if not created:
             raise UserFacingError(f"{case}: the approval created no parcel")
     finally:
         conn.execute("ROLLBACK TO SAVEPOINT bench_cycle")
         conn.execute("RESET SESSION AUTHORIZATION")
+
+
+def submit_and_approve(
+    conn: psycopg.Connection, cs_id: int, approver: str, timed: Callable[[str, Callable], Any]
+) -> Any:
+    """The end of every benchmark cycle: validate and submit as the clerk (the session's
+    role now), then review and approve as ``approver``; each action timed. Returns what
+    the approval returns."""
+    timed("validate", lambda: cs.validate(conn, cs_id))
+    timed("submit", lambda: cs.submit(conn, cs_id))
+    conn.execute("RESET SESSION AUTHORIZATION")
+    conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(approver)))
+    timed("review", lambda: cs.review(conn, cs_id))
+    return timed("approve", lambda: cs.approve(conn, cs_id, "Đồng ý"))
 
 
 def run_edit_bench(

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from app.bench.edit import _create_person
+from app.bench.edit import _create_person, submit_and_approve
 from app.bench.rls import owner_and_proxy
 from app.edit import changeset as cs
 from app.edit.parties import find_parties
@@ -183,12 +183,7 @@ def _cycle(conn: psycopg.Connection, clerk: str, approver: str, case: str,
         for problems in done:
             if problems.item_id is None:
                 raise UserFacingError(f"{case}: the draft was refused: {problems[0].message}")
-        timed("validate", lambda: cs.validate(conn, cs_id))
-        timed("submit", lambda: cs.submit(conn, cs_id))
-        conn.execute("RESET SESSION AUTHORIZATION")
-        conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(approver)))
-        timed("review", lambda: cs.review(conn, cs_id))
-        timed("approve", lambda: cs.approve(conn, cs_id, "Đồng ý"))
+        submit_and_approve(conn, cs_id, approver, timed)
     finally:
         conn.execute("ROLLBACK TO SAVEPOINT bench_cycle")
         conn.execute("RESET SESSION AUTHORIZATION")
