@@ -90,7 +90,7 @@ def world(db: str) -> Iterator[SimpleNamespace]:
                                      WHERE o.certificate_id = c.id AND o.parcel_id <> p.id)) = 1
               AND NOT EXISTS (SELECT 1 FROM cad.restriction x WHERE x.parcel_id = p.id
                               AND x.valid_to IS NULL)
-            ORDER BY p.id LIMIT 5
+            ORDER BY p.id LIMIT 6
             """,
             (commune,),
         )
@@ -475,3 +475,33 @@ def test_a_parcel_changed_after_the_clerk_looked_is_not_drafted_over(qtbot, db, 
     assert owner(db, "SELECT count(*) FROM cad.change_item WHERE mutation_id = %s", (cs_id,)) == [
         (1,)
     ]
+
+
+def test_an_attribute_change_is_drafted_against_the_version_the_editor_holds(
+    qtbot, db, world, window
+):
+    """Like the geometry tools, the attribute change uses the parcel as the editor read it;
+    a change approved since then is reported, and the next try reads the parcel again."""
+    from PySide6.QtCore import QTimer
+
+    pid = world.parcels[5]
+    panel = open_set(qtbot, window, "thay_doi_thuoc_tinh", "Đổi địa chỉ sau khi thửa vừa đổi")
+    select_parcel(qtbot, db, window, panel, pid)
+    qtbot.waitUntil(lambda: pid in panel.session.parcels, timeout=20_000)  # read on selection
+    held = panel.session.parcels[pid].version
+    with psycopg.connect(db) as conn:  # another change set, approved meanwhile
+        conn.execute("UPDATE cad.parcel SET version = version + 1 WHERE id = %s", (pid,))
+
+    def fill() -> None:
+        dialog = QApplication.activeModalWidget()
+        dialog.address.setText("Ấp Phú Lợi")
+        dialog.accept()
+
+    QTimer.singleShot(50, fill)
+    assert run_panel(qtbot, panel, lambda: click(panel.tool_buttons["attributes"])) == "error"
+    assert f"phiên bản {held} → {held + 1}" in panel.last_message
+    assert panel.items_list.count() == 0
+    QTimer.singleShot(50, fill)
+    assert run_panel(qtbot, panel, lambda: click(panel.tool_buttons["attributes"])) == "ok"
+    (item,) = panel.session.change_set.items
+    assert item.op == "attributes" and item.attributes == {"address": "Ấp Phú Lợi"}

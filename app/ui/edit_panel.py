@@ -860,7 +860,10 @@ class EditPanel(QWidget):
             return dialog
 
         def work(conn: psycopg.Connection) -> Any:
-            self.session.parcels.update(fetch_parcels(conn, ids=[pid]))  # its version now
+            # Against the version the editor holds, as the geometry tools do: a change
+            # approved since then is reported by the store, not taken as the base.
+            if pid not in self.session.parcels:
+                self.session.parcels.update(fetch_parcels(conn, ids=[pid]))
             self.session.attributes(conn, pid, attrs)
             return self.session.change_set  # came with the draft's reply
 
@@ -872,7 +875,12 @@ class EditPanel(QWidget):
                 )
             )
 
-        self._run(work, done, self._draft_failed)
+        def failed(exc: BaseException) -> None:
+            self._draft_failed(exc)  # says who changed what, and the versions
+            if isinstance(exc, csapi.ConflictError):
+                self.session.parcels.pop(pid, None)  # the next try reads it as it is now
+
+        self._run(work, done, failed)
         return dialog
 
     def start_measure(self, area: bool) -> MeasureTool:
